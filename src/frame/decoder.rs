@@ -1,0 +1,209 @@
+//! An incremental, zero-copy frame decoder over a `BytesMut` read buffer.
+//!
+//! The caller appends whatever bytes arrived to one `BytesMut` and calls the decoder. A
+//! header is parsed (and consumed) as soon as its 2–14 bytes are there; payload bytes are
+//! unmasked in place as they arrive (so a validator can look at them before the frame is
+//! complete); once the whole payload is present it is split off the buffer and handed out
+//! as `Bytes`, without a copy. The decoder never reserves the length a header declares:
+//! the buffer only grows with bytes that actually arrived.
+
+use bytes::{Bytes, BytesMut};
+
+use super::header::FrameHeader;
+use super::mask::apply_mask;
+use crate::error::FrameError;
+
+/// A complete frame: its header and its unmasked payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The header as it was on the wire (the masking key is kept; the payload is unmasked).
+    pub header: FrameHeader,
+    /// The payload, unmasked, split off the read buffer without a copy.
+    pub payload: Bytes,
+}
+
+/// The frame in progress: its header, and how many payload bytes at the front of the read
+/// buffer have already been unmasked and shown to the caller.
+#[derive(Debug, Clone, Copy)]
+struct InProgress {
+    header: FrameHeader,
+    payload_len: usize,
+    seen: usize,
+}
+
+/// Incremental frame decoder. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct FrameDecoder {
+    in_progress: Option<InProgress>,
+    max_payload_len: u64,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameDecoder {
+    /// A decoder that accepts any declared payload length up to what this platform can
+    /// address. Bytes are still only buffered as they arrive.
+    pub fn new() -> Self {
+        Self::with_max_payload_len(usize::MAX as u64)
+    }
+
+    /// A decoder that refuses (with [`FrameError::PayloadTooLong`]) any frame whose header
+    /// declares more than `max` payload bytes, before any of that payload is buffered.
+    pub fn with_max_payload_len(max: u64) -> Self {
+        FrameDecoder {
+            in_progress: None,
+            max_payload_len: max.min(usize::MAX as u64),
+        }
+    }
+
+    /// The header of the frame whose payload is still arriving, if any.
+    pub fn in_progress(&self) -> Option<&FrameHeader> {
+        self.in_progress.as_ref().map(|p| &p.header)
+    }
+
+    /// How many more bytes the frame in progress needs beyond what `buf` holds (at least 1
+    /// when nothing is in progress and no header is buffered): a hint for the next read size.
+    pub fn bytes_wanted(&self, buf: &[u8]) -> usize {
+        match &self.in_progress {
+            Some(p) => p.payload_len.saturating_sub(buf.len()),
+            None => match FrameHeader::parse(buf) {
+                Ok((header, header_len)) => {
+                    let payload = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+                    header_len.saturating_add(payload).saturating_sub(buf.len())
+                }
+                Err(needed) => needed - buf.len(),
+            },
+        }
+    }
+
+    /// The header of the frame in progress; when none is in progress, parse one from the
+    /// front of `buf` and consume its bytes. `Ok(None)` means more bytes are needed.
+    pub fn decode_header(&mut self, buf: &mut BytesMut) -> Result<Option<FrameHeader>, FrameError> {
+        if let Some(p) = &self.in_progress {
+            return Ok(Some(p.header));
+        }
+        let (header, header_len) = match FrameHeader::parse(buf) {
+            Ok(parsed) => parsed,
+            Err(_) => return Ok(None),
+        };
+        if header.payload_len > self.max_payload_len {
+            return Err(FrameError::PayloadTooLong {
+                declared: header.payload_len,
+                max: self.max_payload_len,
+            });
+        }
+        let payload_len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        let _ = buf.split_to(header_len);
+        self.in_progress = Some(InProgress {
+            header,
+            payload_len,
+            seen: 0,
+        });
+        Ok(Some(header))
+    }
+
+    /// Unmask the payload bytes of the frame in progress that arrived since the last call,
+    /// show them to `inspect`, and, once the whole payload is in `buf`, split it off and
+    /// return the frame. `Ok(None)` means more bytes are needed (or no header was decoded).
+    pub fn decode_payload<E>(
+        &mut self,
+        buf: &mut BytesMut,
+        mut inspect: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Option<Frame>, E> {
+        let Some(p) = &mut self.in_progress else {
+            return Ok(None);
+        };
+        let available = buf.len().min(p.payload_len);
+        if available > p.seen {
+            if let Some(fresh) = buf.get_mut(p.seen..available) {
+                if let Some(key) = p.header.masking_key {
+                    apply_mask(fresh, key, p.seen);
+                }
+                p.seen = available;
+                inspect(fresh)?;
+            }
+        }
+        if available < p.payload_len {
+            return Ok(None);
+        }
+        let header = p.header;
+        let payload = buf.split_to(p.payload_len).freeze();
+        self.in_progress = None;
+        Ok(Some(Frame { header, payload }))
+    }
+
+    /// Decode one whole frame from `buf`: `Ok(None)` until all of it has arrived.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        if self.decode_header(buf)?.is_none() {
+            return Ok(None);
+        }
+        self.decode_payload(buf, |_| Ok(()))
+    }
+}
+
+/// Append a whole frame to `dst`: the header, then the payload, masked with the header's
+/// masking key when it has one. No validation: any header is written as given, and
+/// `header.payload_len` is written as declared even if it differs from `payload.len()`.
+pub fn encode_frame(header: &FrameHeader, payload: &[u8], dst: &mut BytesMut) {
+    let mut head = [0u8; super::MAX_HEADER_LEN];
+    let n = header.encode(&mut head);
+    dst.reserve(n + payload.len());
+    dst.extend_from_slice(&head[..n]);
+    let start = dst.len();
+    dst.extend_from_slice(payload);
+    if let (Some(key), Some(written)) = (header.masking_key, dst.get_mut(start..)) {
+        apply_mask(written, key, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::OpCode;
+
+    #[test]
+    fn masked_hello_byte_by_byte() {
+        let wire = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
+        let mut decoder = FrameDecoder::new();
+        let mut buf = BytesMut::new();
+        let mut seen = Vec::new();
+        let mut frame = None;
+        for byte in wire {
+            buf.extend_from_slice(&[byte]);
+            if decoder.decode_header(&mut buf).unwrap().is_some() {
+                frame = decoder
+                    .decode_payload(&mut buf, |chunk| {
+                        seen.extend_from_slice(chunk);
+                        Ok::<(), ()>(())
+                    })
+                    .unwrap();
+            }
+        }
+        let frame = frame.expect("a whole frame");
+        assert_eq!(frame.header.opcode, OpCode::Text);
+        assert_eq!(&frame.payload[..], b"Hello");
+        assert_eq!(seen, b"Hello");
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn declared_length_is_not_reserved() {
+        let mut decoder = FrameDecoder::with_max_payload_len(1 << 20);
+        let mut buf = BytesMut::from(&[0x82, 0x7F, 0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF][..]);
+        assert!(matches!(
+            decoder.decode(&mut buf),
+            Err(FrameError::PayloadTooLong { .. })
+        ));
+        let mut decoder = FrameDecoder::new();
+        let mut buf = BytesMut::from(&[0x82, 0x7F, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2][..]);
+        assert_eq!(decoder.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() < 4096);
+        assert_eq!(decoder.bytes_wanted(&buf), (1 << 20) - 2);
+    }
+}
