@@ -215,6 +215,11 @@ pub enum SendError {
         /// The payload length asked for.
         len: usize,
     },
+    /// A fragment that does not continue the message being sent, or a new message while a
+    /// fragmented one is unfinished (§5.4: fragments "MUST NOT be interleaved").
+    FragmentOutOfOrder,
+    /// Text fragments that are not UTF-8 (§5.6: text "MUST" be UTF-8).
+    InvalidUtf8,
     /// A close code that §7.4 forbids in a Close frame (1005, 1006, 1015, < 1000 …).
     InvalidCloseCode {
         /// The code asked for.
@@ -233,6 +238,13 @@ impl fmt::Display for SendError {
                     "control frame payload of {len} bytes; at most 125 are allowed"
                 )
             }
+            SendError::FragmentOutOfOrder => {
+                write!(
+                    f,
+                    "fragment out of order: a fragmented message is (or is not) in progress"
+                )
+            }
+            SendError::InvalidUtf8 => write!(f, "text fragments are not valid UTF-8"),
             SendError::InvalidCloseCode { code } => {
                 write!(
                     f,
@@ -253,6 +265,9 @@ pub enum Error {
     Io(io::Error),
     /// The opening handshake failed (a server already sent the matching HTTP response).
     Handshake(HandshakeError),
+    /// The server application rejected the opening handshake with this response (it was
+    /// sent).
+    Rejected(Box<crate::handshake::HttpResponse>),
     /// The peer broke the protocol; the connection was failed with `err.close_code()`.
     Protocol(ProtocolError),
     /// The application asked for something it cannot do now.
@@ -276,6 +291,11 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "IO error: {e}"),
             Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
+            Error::Rejected(r) => write!(
+                f,
+                "the application rejected the handshake with {}",
+                r.status
+            ),
             Error::Protocol(e) => write!(f, "connection failed ({}): {e}", e.close_code().0),
             Error::Send(e) => write!(f, "cannot send: {e}"),
             Error::ConnectionClosed => write!(f, "the connection is closed"),

@@ -1,6 +1,66 @@
-//! rfc6455: RFC 6455, The WebSocket Protocol, from scratch. (crate map being written)
+//! # rfc6455: RFC 6455, The WebSocket Protocol, from scratch
+//!
+//! A WebSocket implementation built to be read: every rule of the RFC is enforced in one
+//! place, with its section quoted beside it. It is layered so that each audience can stop at
+//! the layer it needs:
+//!
+//! | module | RFC 6455 | what it does |
+//! |---|---|---|
+//! | [`handshake`] | §1.3, §3, §4 | parses and validates the opening handshake (httparse tokenises; our code judges every header), computes `Sec-WebSocket-Accept`, builds the 101 and the rejections (400, 405, 426, 431 …); client URL, request and response validation |
+//! | [`frame`] | §5.2, §5.3 | the total frame model (any byte pattern is a [`frame::FrameHeader`]), header parse/encode into a 14-byte stack buffer, masking at any offset, an incremental zero-copy decoder |
+//! | [`protocol`] | §5.1, §5.4–§5.8, §6, §7, §8 | [`protocol::check`] judges each header for a role and state; [`Connection`] is the sans-IO state machine: reassembly, fail-fast UTF-8, ping/pong, the close handshake, budgets |
+//! | [`socket`] | — | [`WebSocket`]`<S: Read + Write>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking; it moves bytes and knows no rule |
+//! | [`error`] | §7.4, §4.2.2 | one error type per layer: a [`ProtocolError`] knows its close code, a [`HandshakeError`] knows its HTTP response |
+//!
+//! ## One connection, start to finish
+//!
+//! 1. **Opening handshake** (§4, [`handshake`]). The client sends an HTTP/1.1 `GET` with
+//!    `Upgrade: websocket`, `Connection: Upgrade`, a random 16-byte `Sec-WebSocket-Key` and
+//!    `Sec-WebSocket-Version: 13`. The server checks each header and answers
+//!    `101 Switching Protocols` with `Sec-WebSocket-Accept` = base64(SHA-1(key + GUID)).
+//! 2. **Frames** (§5.2, [`frame`]). From then on both sides exchange frames: a 2–14 byte
+//!    header (FIN, RSV1–3, opcode, MASK, a 7/16/64-bit length, a masking key) and a payload.
+//!    Every frame a client sends is masked with a fresh random key (§5.3).
+//! 3. **Judging** (§5.1–§5.5, [`protocol::check`]). Each received header is checked before its
+//!    payload is read: masking by role, RSV bits, opcodes, control-frame rules, fragment
+//!    order, budgets.
+//! 4. **Messages** (§5.4, §5.6, [`Connection`]). Fragments are joined into messages; text is
+//!    validated as UTF-8 while it arrives. A Ping is answered with a Pong (§5.5.2).
+//! 5. **Closing** (§7, [`protocol::CloseFrame`]). One side sends a Close with a code; the other
+//!    echoes it; the server closes TCP. A peer that breaks a rule gets a Close with the
+//!    matching code (1002, 1007, 1009 …) and the connection is failed (§7.1.7).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use rfc6455::{Message, accept, connect};
+//! use std::net::TcpListener;
+//!
+//! // Server: echo every message.
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     let mut ws = accept(stream?)?;
+//!     while let Ok(message) = ws.read() {
+//!         if message.is_data() {
+//!             ws.send(message)?;
+//!         }
+//!     }
+//! }
+//!
+//! // Client.
+//! let (mut ws, _response) = connect("ws://127.0.0.1:9001/chat")?;
+//! ws.send(Message::text("hello"))?;
+//! println!("{:?}", ws.read()?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Sans-IO
+//!
+//! [`Connection`] never touches a socket: append received bytes to
+//! [`Connection::read_buf`], take messages from [`Connection::next_event`], queue with
+//! [`Connection::send`], and write out what [`Connection::output_slices`] gives you.
 #![forbid(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod error;
 pub mod frame;
@@ -9,4 +69,5 @@ pub mod protocol;
 pub mod socket;
 
 pub use error::{Error, FrameError, HandshakeError, ProtocolError, SendError};
-pub use protocol::{CloseCode, CloseFrame, Config, Connection, Message, Role, Utf8Bytes};
+pub use protocol::{CloseCode, CloseFrame, Config, Connection, Message, Role, State, Utf8Bytes};
+pub use socket::{WebSocket, accept, accept_with, connect, connect_with};

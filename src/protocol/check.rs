@@ -24,11 +24,20 @@ pub enum Role {
 pub struct CheckState {
     /// Which end we are.
     pub role: Role,
-    /// A fragmented message has started and not yet ended.
-    pub in_fragmented_message: bool,
+    /// The fragmented message in progress, if one has started and not yet ended.
+    pub fragmented: Option<FragmentProgress>,
     /// The RSV bits the negotiated extensions define (RSV1 = 0b100). No extension is
     /// implemented yet, so the connection passes 0.
     pub allowed_rsv: u8,
+}
+
+/// How much of a fragmented message has arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentProgress {
+    /// Payload bytes received so far.
+    pub bytes: u64,
+    /// Fragments received so far.
+    pub fragments: usize,
 }
 
 /// Judge one received header. See the module documentation.
@@ -91,7 +100,7 @@ pub fn check(
             });
         }
     } else {
-        match (header.opcode, state.in_fragmented_message) {
+        match (header.opcode, state.fragmented.is_some()) {
             // §5.4: a fragmented message is "a single frame with the FIN bit clear and an
             // opcode other than 0, followed by zero or more frames with the FIN bit clear and
             // the opcode set to 0": a continuation needs a started message ...
@@ -103,13 +112,29 @@ pub fn check(
             }
             _ => {}
         }
-        // Budget (§10.4: "implementations will likely want to impose implementation-specific
-        // limits on frame size"): refuse before buffering the payload.
+        // Budgets. §10.4: "implementations will likely want to impose implementation-specific
+        // limits on frame size and total message size after reassembly from multiple frames."
+        // All three are judged on the header, before a byte of the payload is buffered.
         if header.payload_len > config.max_frame_size as u64 {
             return Err(ProtocolError::FrameTooLarge {
                 len: header.payload_len,
                 max: config.max_frame_size,
             });
+        }
+        let so_far = state.fragmented.map_or(0, |f| f.bytes);
+        let message_len = so_far.saturating_add(header.payload_len);
+        if message_len > config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge {
+                len: message_len,
+                max: config.max_message_size,
+            });
+        }
+        if let Some(progress) = state.fragmented {
+            if progress.fragments >= config.max_fragments {
+                return Err(ProtocolError::TooManyFragments {
+                    max: config.max_fragments,
+                });
+            }
         }
     }
     Ok(())
@@ -122,7 +147,7 @@ mod tests {
     fn server() -> CheckState {
         CheckState {
             role: Role::Server,
-            in_fragmented_message: false,
+            fragmented: None,
             allowed_rsv: 0,
         }
     }
@@ -190,8 +215,12 @@ mod tests {
             check(&masked(true, OpCode::Continuation, 1), &server(), &config),
             Err(ProtocolError::UnexpectedContinuation)
         );
+        let progress = FragmentProgress {
+            bytes: 10,
+            fragments: 1,
+        };
         let fragmented = CheckState {
-            in_fragmented_message: true,
+            fragmented: Some(progress),
             ..server()
         };
         assert_eq!(
@@ -207,5 +236,25 @@ mod tests {
             check(&big, &server(), &config),
             Err(ProtocolError::FrameTooLarge { .. })
         ));
+        let tight = Config {
+            max_message_size: 12,
+            max_fragments: 2,
+            ..Config::default()
+        };
+        assert!(matches!(
+            check(&masked(false, OpCode::Continuation, 3), &fragmented, &tight),
+            Err(ProtocolError::MessageTooLarge { len: 13, max: 12 })
+        ));
+        let two = CheckState {
+            fragmented: Some(FragmentProgress {
+                bytes: 2,
+                fragments: 2,
+            }),
+            ..server()
+        };
+        assert_eq!(
+            check(&masked(false, OpCode::Continuation, 1), &two, &tight),
+            Err(ProtocolError::TooManyFragments { max: 2 })
+        );
     }
 }

@@ -10,9 +10,10 @@ mod close;
 mod config;
 mod connection;
 mod message;
+mod output;
 mod utf8;
 
-pub use check::{CheckState, Role, check};
+pub use check::{CheckState, FragmentProgress, Role, check};
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::{Connection, State};

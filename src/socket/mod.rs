@@ -1,1 +1,354 @@
-//! STUB
+//! The std driver: [`WebSocket`] over any `Read + Write` stream.
+//!
+//! This layer only moves bytes between a stream and a [`Connection`]; every protocol rule
+//! lives in [`crate::protocol`] and [`crate::handshake`]. Its habits, which make a read/write
+//! echo loop cost one `read` and one `write` syscall per batch of messages:
+//! - [`WebSocket::read`] hands out every complete message already buffered before it touches
+//!   the stream again;
+//! - [`WebSocket::write`] only queues; [`WebSocket::send`] queues and flushes; before
+//!   `read` blocks on the stream it flushes what is queued (an owed Pong, a Close echo, your
+//!   replies);
+//! - the read buffer is reused, payloads are split off it as `Bytes`, and a server's payload
+//!   is written straight from the application's buffer by a vectored write.
+//!
+//! On a nonblocking stream, `WouldBlock` surfaces as `Error::Io` (see
+//! [`Error::is_would_block`]) and the same call can be repeated later: no byte is lost or
+//! sent twice, because bytes are only consumed from the queues once the stream took them.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+
+use bytes::BytesMut;
+
+use crate::error::{Error, HandshakeError};
+use crate::handshake::{Accept, ClientRequest, HttpResponse, Request, RequestParser, Response};
+use crate::protocol::{CloseCode, CloseFrame, Config, Connection, Message, Role, State};
+
+/// Smallest read: enough for many small frames at once.
+const MIN_READ: usize = 16 * 1024;
+/// Largest single read, even when a frame in progress wants more.
+const MAX_READ: usize = 4 * 1024 * 1024;
+/// Slices handed to one vectored write.
+const MAX_IOSLICES: usize = 64;
+
+/// A WebSocket connection over a byte stream. See the module documentation.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    /// The stream reached end of file.
+    eof: bool,
+    /// A protocol error was already returned once; later reads report the closed state.
+    failure_reported: bool,
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wrap a stream whose opening handshake is already done. `leftover` holds bytes read
+    /// past the end of the handshake: they are the start of the WebSocket stream.
+    pub fn from_raw(stream: S, role: Role, config: Config, leftover: BytesMut) -> Self {
+        let mut conn = Connection::new(role, config);
+        if !leftover.is_empty() {
+            *conn.read_buf() = leftover;
+        }
+        WebSocket {
+            stream,
+            conn,
+            eof: false,
+            failure_reported: false,
+        }
+    }
+
+    /// Client: send `request` over `stream`, read and validate the server's answer.
+    pub fn client(
+        mut stream: S,
+        request: &ClientRequest,
+        config: Config,
+    ) -> Result<(Self, Response), Error> {
+        stream.write_all(&request.to_bytes())?;
+        stream.flush()?;
+        let mut parser = request.response_parser(config.handshake_limits);
+        let mut buf = BytesMut::new();
+        let response = loop {
+            if let Some(response) = parser.parse(&mut buf)? {
+                break response;
+            }
+            if read_some(&mut stream, &mut buf, 4096)? == 0 {
+                return Err(closed_during_handshake());
+            }
+        };
+        Ok((
+            WebSocket::from_raw(stream, Role::Client, config, buf),
+            response,
+        ))
+    }
+
+    /// Server: read the client's opening handshake and accept it with no subprotocol.
+    pub fn server(stream: S, config: Config) -> Result<Self, Error> {
+        Self::server_with(stream, config, |_| Ok(Accept::default()))
+    }
+
+    /// Server: read the client's opening handshake, show it to `callback`, and answer with
+    /// the 101 built from its [`Accept`] or with the [`HttpResponse`] it rejects with. An
+    /// invalid request is answered with the status its [`HandshakeError`] carries (400, 426,
+    /// 431 …) before the error is returned.
+    pub fn server_with(
+        mut stream: S,
+        config: Config,
+        callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
+    ) -> Result<Self, Error> {
+        let mut parser = RequestParser::new(config.handshake_limits);
+        let mut buf = BytesMut::new();
+        let request = loop {
+            match parser.parse(&mut buf) {
+                Ok(Some(request)) => break request,
+                Ok(None) => {}
+                Err(e) => return Err(reply_and_fail(&mut stream, e)),
+            }
+            if read_some(&mut stream, &mut buf, 4096)? == 0 {
+                return Err(closed_during_handshake());
+            }
+        };
+        let response = match callback(&request) {
+            Ok(accept) => match request.accept(&accept) {
+                Ok(response) => response,
+                Err(e) => return Err(reply_and_fail(&mut stream, e)),
+            },
+            Err(rejection) => {
+                stream.write_all(&rejection.to_bytes())?;
+                stream.flush()?;
+                return Err(Error::Rejected(Box::new(rejection)));
+            }
+        };
+        stream.write_all(&response.to_bytes())?;
+        stream.flush()?;
+        Ok(WebSocket::from_raw(stream, Role::Server, config, buf))
+    }
+
+    /// The next message. Pings are answered by the connection itself and still returned;
+    /// a Close is echoed (the echo is flushed) and returned as `Message::Close`, after which
+    /// `read` returns [`Error::ConnectionClosed`].
+    ///
+    /// Errors: [`Error::Protocol`] when the peer broke the protocol (our Close with the
+    /// matching code was sent), [`Error::AbnormalClosure`] when the peer dropped the stream
+    /// without a Close, [`Error::Io`] (`WouldBlock` on a nonblocking stream: call again).
+    pub fn read(&mut self) -> Result<Message, Error> {
+        loop {
+            match self.conn.next_event() {
+                Ok(Some(message)) => {
+                    if matches!(message, Message::Close(_)) {
+                        self.flush_ignoring_would_block()?;
+                    }
+                    return Ok(message);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if !self.failure_reported {
+                        self.failure_reported = true;
+                        // §7.1.7: send our Close while the connection is still writable.
+                        let _ = self.flush_ignoring_would_block();
+                        return Err(Error::Protocol(e));
+                    }
+                }
+            }
+            if self.conn.is_terminated() {
+                return self.finish_closed();
+            }
+            // Before blocking on the stream, send what is queued (replies, pongs, echoes).
+            self.flush_ignoring_would_block()?;
+            if self.fill_read_buf()? == 0 {
+                self.eof = true;
+                if !self.conn.receive_eof() {
+                    return Err(Error::AbnormalClosure);
+                }
+            }
+        }
+    }
+
+    /// After the close handshake (or a failure): flush, then for a client wait for the
+    /// server to close the stream (§7.1.1), discarding anything it still sends.
+    fn finish_closed(&mut self) -> Result<Message, Error> {
+        if self.conn.state() == State::Aborted {
+            return Err(Error::AbnormalClosure);
+        }
+        self.flush()?;
+        if self.conn.role() == Role::Client && !self.eof {
+            // §7.1.1: "when a client is instructed to [close], it SHOULD wait for a TCP Close
+            // from the server." Bounded by the stream's own read timeout, if it has one.
+            let mut scratch = [0u8; 4096];
+            loop {
+                match self.stream.read(&mut scratch) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e.into()),
+                    Err(_) => break,
+                }
+            }
+            self.eof = true;
+        }
+        Err(Error::ConnectionClosed)
+    }
+
+    /// Queue a message without writing it (see [`WebSocket::flush`]).
+    pub fn write(&mut self, message: Message) -> Result<(), Error> {
+        self.conn.send(message)?;
+        Ok(())
+    }
+
+    /// Queue a message and write everything queued.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.write(message)?;
+        self.flush()
+    }
+
+    /// Queue one fragment of a message (see [`Connection::send_fragment`]) and flush.
+    pub fn send_fragment(
+        &mut self,
+        opcode: crate::frame::OpCode,
+        payload: impl Into<bytes::Bytes>,
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.conn.send_fragment(opcode, payload, fin)?;
+        self.flush()
+    }
+
+    /// Start the closing handshake (§7.1.2) and flush; keep calling [`WebSocket::read`]
+    /// until it returns [`Error::ConnectionClosed`] to complete it.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.conn.close(Some(CloseFrame::new(code, reason)))?;
+        self.flush()
+    }
+
+    /// Write everything queued, with vectored writes.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        loop {
+            let written = {
+                let mut slots = [IoSlice::new(&[]); MAX_IOSLICES];
+                let n = self.conn.output_slices(&mut slots);
+                if n == 0 {
+                    break;
+                }
+                match self.stream.write_vectored(&slots[..n]) {
+                    Ok(0) => {
+                        return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+                    }
+                    Ok(written) => written,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            self.conn.advance_output(written);
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    fn flush_ignoring_would_block(&mut self) -> Result<(), Error> {
+        match self.flush() {
+            Err(e) if e.is_would_block() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// One read from the stream into the connection's read buffer.
+    fn fill_read_buf(&mut self) -> Result<usize, Error> {
+        let want = self.conn.bytes_wanted().clamp(MIN_READ, MAX_READ);
+        Ok(read_some(&mut self.stream, self.conn.read_buf(), want)?)
+    }
+
+    /// The sans-IO connection inside.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The sans-IO connection inside, to use APIs the driver does not wrap.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably (e.g. to set timeouts).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Give up the WebSocket and take the stream back.
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+}
+
+/// Read at most `max` bytes appended to `buf`; retries `Interrupted`.
+fn read_some<S: Read>(stream: &mut S, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+    let start = buf.len();
+    // Make room without reserving more than we will read (never the declared frame length).
+    buf.resize(start + max, 0);
+    let result = loop {
+        match stream.read(&mut buf[start..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other,
+        }
+    };
+    let n = *result.as_ref().unwrap_or(&0);
+    buf.truncate(start + n);
+    result
+}
+
+fn closed_during_handshake() -> Error {
+    Error::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the peer closed the connection during the opening handshake",
+    ))
+}
+
+/// Send the HTTP answer a handshake error carries, then hand the error back.
+fn reply_and_fail<S: Write>(stream: &mut S, error: HandshakeError) -> Error {
+    if let Some(response) = error.response() {
+        let _ = stream.write_all(&response.to_bytes());
+        let _ = stream.flush();
+    }
+    Error::Handshake(error)
+}
+
+/// Open a TCP connection to a `ws://` URL and perform the client handshake.
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    connect_with(ClientRequest::new(url)?, Config::default())
+}
+
+/// [`connect`] with a prepared request (origin, subprotocols, headers) and a configuration.
+/// The handshake is bounded by `config.handshake_timeout`; the returned stream has no
+/// timeouts set.
+pub fn connect_with(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let url = request.url();
+    let stream = TcpStream::connect((url.host.as_str(), url.port))?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(config.handshake_timeout))?;
+    stream.set_write_timeout(Some(config.handshake_timeout))?;
+    let (ws, response) = WebSocket::client(stream, &request, config)?;
+    ws.get_ref().set_read_timeout(None)?;
+    ws.get_ref().set_write_timeout(None)?;
+    Ok((ws, response))
+}
+
+/// Perform the server handshake on `stream` with the default configuration, accepting any
+/// valid request without a subprotocol.
+pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
+    WebSocket::server(stream, Config::default())
+}
+
+/// Perform the server handshake, letting `callback` see the request and accept (choosing a
+/// subprotocol, adding headers) or reject it.
+pub fn accept_with<S: Read + Write>(
+    stream: S,
+    config: Config,
+    callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
+) -> Result<WebSocket<S>, Error> {
+    WebSocket::server_with(stream, config, callback)
+}

@@ -1,0 +1,149 @@
+//! The outgoing byte queue: what the connection has encoded and the caller has not yet
+//! written.
+//!
+//! Small things (headers, control frames, masked client payloads) are appended to one
+//! reusable `staging` buffer. A large unmasked payload (a server's) is not copied: the
+//! staging bytes before it are frozen into a segment and the payload's `Bytes` becomes the
+//! next segment, so one vectored write sends header and payload straight from the
+//! application's buffer.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Payloads at least this long are queued by reference instead of copied.
+const ZERO_COPY_MIN: usize = 512;
+
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    /// Frozen segments, written before `staging`.
+    segments: VecDeque<Bytes>,
+    /// Bytes after the last segment.
+    staging: BytesMut,
+    /// Total unwritten bytes.
+    len: usize,
+}
+
+impl Output {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The staging buffer, for encoders that write in place; call [`Output::grew`] after.
+    pub(crate) fn staging(&mut self) -> &mut BytesMut {
+        &mut self.staging
+    }
+
+    /// Account for `n` bytes appended to the staging buffer.
+    pub(crate) fn grew(&mut self, n: usize) {
+        self.len += n;
+    }
+
+    /// Append a payload, by reference when it is large enough to be worth a segment.
+    pub(crate) fn push_payload(&mut self, payload: &Bytes) {
+        if payload.len() >= ZERO_COPY_MIN {
+            if !self.staging.is_empty() {
+                self.segments.push_back(self.staging.split().freeze());
+            }
+            self.segments.push_back(payload.clone());
+        } else {
+            self.staging.extend_from_slice(payload);
+        }
+        self.len += payload.len();
+    }
+
+    /// Fill `dst` with the unwritten bytes in order; returns how many slices were filled.
+    pub(crate) fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let parts = self
+            .segments
+            .iter()
+            .map(|s| &s[..])
+            .chain(std::iter::once(&self.staging[..]))
+            .filter(|s| !s.is_empty());
+        let mut n = 0;
+        for (slot, part) in dst.iter_mut().zip(parts) {
+            *slot = IoSlice::new(part);
+            n += 1;
+        }
+        n
+    }
+
+    /// Drop the first `n` bytes (they were written).
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            match self.segments.front_mut() {
+                Some(front) if front.len() <= n => {
+                    n -= front.len();
+                    self.segments.pop_front();
+                }
+                Some(front) => {
+                    front.advance(n);
+                    n = 0;
+                }
+                None => {
+                    self.staging.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        if self.len == 0 {
+            // Reuse the staging allocation from its start.
+            self.staging.clear();
+        }
+    }
+
+    /// Take everything as one buffer (copies the segments; for callers without vectored IO).
+    pub(crate) fn take(&mut self) -> BytesMut {
+        let mut all = BytesMut::with_capacity(self.len);
+        for segment in self.segments.drain(..) {
+            all.extend_from_slice(&segment);
+        }
+        all.extend_from_slice(&self.staging);
+        self.staging.clear();
+        self.len = 0;
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_is_kept_across_segments_and_partial_writes() {
+        let mut out = Output::default();
+        out.staging().extend_from_slice(b"h1");
+        out.grew(2);
+        out.push_payload(&Bytes::from(vec![b'a'; 600]));
+        out.staging().extend_from_slice(b"h2");
+        out.grew(2);
+        out.push_payload(&Bytes::from_static(b"small"));
+        assert_eq!(out.len(), 609);
+        let mut expected = b"h1".to_vec();
+        expected.extend(vec![b'a'; 600]);
+        expected.extend(b"h2small");
+        let mut written = Vec::new();
+        while !out.is_empty() {
+            let mut slots = [IoSlice::new(&[]); 8];
+            let n = out.slices(&mut slots);
+            // Write at most 7 bytes per call, to exercise partial advances.
+            let mut budget = 7;
+            let mut took = 0;
+            for slice in &slots[..n] {
+                let k = slice.len().min(budget);
+                written.extend_from_slice(&slice[..k]);
+                budget -= k;
+                took += k;
+            }
+            out.advance(took);
+        }
+        assert_eq!(written, expected);
+    }
+}
