@@ -5,173 +5,71 @@
 //! [`ResponseParser`], [`Response`]) both take bytes in and hand bytes out; the driver in
 //! [`crate::socket`] moves them.
 //!
-//! STUB: the interface below is fixed; the bodies are being written.
+//! Where each rule lives:
+//!
+//! | RFC | rule | file |
+//! |---|---|---|
+//! | §1.3, §4.2.2 step 5.4 | `Sec-WebSocket-Accept` = base64(SHA-1(key + GUID)) | `accept.rs` |
+//! | §3 | `ws://` URIs, resource name, no fragment | `url.rs` |
+//! | §4.1 (request) | what a client sends | `response.rs` ([`ClientRequest::to_bytes`]) |
+//! | §4.1 (response) | how a client validates the 101 | `response.rs` ([`ResponseParser`]) |
+//! | §4.2.1 | how a server validates the request | `request.rs` ([`RequestParser`]) |
+//! | §4.2.2 | the server's 101 | `request.rs` ([`Request::accept`]) |
+//! | §9.1 | extension offer grammar | `request.rs` |
+//! | budgets, RFC 6585 §5 (431) | head bytes, header count | `http.rs` |
+//! | status codes for failures | | `error.rs` ([`HandshakeError::response`]) |
+//!
+//! A server:
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use rfc6455::handshake::{Accept, Limits, RequestParser};
+//!
+//! let mut parser = RequestParser::new(Limits::default());
+//! let mut buf = BytesMut::from(
+//!     &b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+//!        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!        Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n"[..],
+//! );
+//! let answer = match parser.parse(&mut buf) {
+//!     Ok(Some(request)) => request.accept(&Accept::new().subprotocol("chat"))?,
+//!     Ok(None) => unreachable!("read more bytes into buf and call again"),
+//!     Err(err) => err.response().expect("a server-side failure has a response"),
+//! };
+//! assert_eq!(answer.header_value("Sec-WebSocket-Accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+//! let _bytes_to_write = answer.to_bytes();
+//! # Ok::<(), rfc6455::HandshakeError>(())
+//! ```
+//!
+//! Known limits: no TLS (`wss://` is refused), no extension is ever negotiated, line endings
+//! must be CRLF, and a head must fit in [`Limits::max_head_bytes`].
 
-use bytes::BytesMut;
-
+mod accept;
 mod error;
-pub use error::HandshakeError;
+mod http;
+mod request;
+mod response;
+mod url;
 
-/// §1.3: the GUID appended to `Sec-WebSocket-Key` before hashing.
-pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
-pub fn accept_key(key: &[u8]) -> String {
-    let _ = key;
-    todo!()
-}
+pub use accept::{GUID, accept_key, random_key};
+pub use error::{HandshakeError, HttpSyntax, UrlProblem};
+pub use http::{Headers, HttpResponse};
+pub use request::{Accept, Request, RequestParser};
+pub use response::{ClientRequest, Response, ResponseParser};
+pub use url::WsUrl;
 
 /// Budgets for reading an HTTP head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most bytes a request or response head may take, up to and including the blank line.
+    /// Default: 16 KiB. Also bounds the body kept from a non-101 response.
     pub max_head_bytes: usize,
-    /// Most header fields in one head.
+    /// Most header fields in one head. Default: 64.
     pub max_headers: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_head_bytes: 16 * 1024,
-            max_headers: 64,
-        }
+        Limits { max_head_bytes: 16 * 1024, max_headers: 64 }
     }
-}
-
-/// An HTTP response to send: a 101, or a rejection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Reason phrase.
-    pub reason: String,
-    /// Header fields, in order.
-    pub headers: Vec<(String, String)>,
-    /// Body (a `Content-Length` is added when written).
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The response as bytes on the wire.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
-    }
-}
-
-/// A validated client opening handshake (§4.2.1).
-#[derive(Debug, Clone)]
-pub struct Request {
-    _private: (),
-}
-
-impl Request {
-    /// The request-target as sent (path and query).
-    pub fn target(&self) -> &str {
-        todo!()
-    }
-    /// The value of the first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        let _ = name;
-        todo!()
-    }
-    /// `Origin`, if sent.
-    pub fn origin(&self) -> Option<&str> {
-        todo!()
-    }
-    /// Offered subprotocols in order of preference.
-    pub fn subprotocols(&self) -> &[String] {
-        todo!()
-    }
-    /// Build the 101 for this request.
-    pub fn accept(&self, accept: &Accept) -> Result<HttpResponse, HandshakeError> {
-        let _ = accept;
-        todo!()
-    }
-}
-
-/// What the application answers to an acceptable request.
-#[derive(Debug, Clone, Default)]
-pub struct Accept {
-    /// The chosen subprotocol (must be one the client offered).
-    pub subprotocol: Option<String>,
-    /// Extra header fields for the 101 (cookies …).
-    pub headers: Vec<(String, String)>,
-}
-
-/// Incremental server-side reader of the client's opening handshake.
-#[derive(Debug, Clone)]
-pub struct RequestParser {
-    _private: (),
-}
-
-impl RequestParser {
-    /// A parser with the given budgets.
-    pub fn new(limits: Limits) -> Self {
-        let _ = limits;
-        todo!()
-    }
-    /// `Ok(None)`: more bytes needed. `Ok(Some)`: the head bytes were consumed from `buf`.
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, HandshakeError> {
-        let _ = buf;
-        todo!()
-    }
-}
-
-/// A parsed `ws://` URL (§3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WsUrl {
-    /// Host (IPv6 literals without brackets).
-    pub host: String,
-    /// Port (80 when absent).
-    pub port: u16,
-    /// Resource name: path and query, at least `/`.
-    pub resource: String,
-}
-
-/// The client's opening handshake (§4.1).
-#[derive(Debug, Clone)]
-pub struct ClientRequest {
-    _private: (),
-}
-
-impl ClientRequest {
-    /// A request for `url` with a fresh random key.
-    pub fn new(url: &str) -> Result<Self, HandshakeError> {
-        let _ = url;
-        todo!()
-    }
-    /// The target URL.
-    pub fn url(&self) -> &WsUrl {
-        todo!()
-    }
-    /// The request bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
-    }
-    /// A parser for the server's answer to this request.
-    pub fn response_parser(&self, limits: Limits) -> ResponseParser {
-        let _ = limits;
-        todo!()
-    }
-}
-
-/// Incremental client-side reader of the server's opening handshake.
-#[derive(Debug, Clone)]
-pub struct ResponseParser {
-    _private: (),
-}
-
-impl ResponseParser {
-    /// `Ok(None)`: more bytes needed. `Ok(Some)`: the head bytes were consumed from `buf`.
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
-        let _ = buf;
-        todo!()
-    }
-}
-
-/// A validated 101 response.
-#[derive(Debug, Clone)]
-pub struct Response {
-    _private: (),
 }
