@@ -1,0 +1,82 @@
+//! The driver on nonblocking streams: `WouldBlock` surfaces as an error and the same call
+//! resumes later without losing or duplicating a byte.
+
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rfc6455::{CloseCode, Error, Message, WebSocket, accept, connect};
+
+fn pair() -> (WebSocket<TcpStream>, WebSocket<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let server = thread::spawn(move || accept(listener.accept().expect("accept").0).expect("hs"));
+    let (client, _) = connect(&url).expect("connect");
+    (client, server.join().expect("server"))
+}
+
+/// Repeat `op` while it would block, for at most 20 seconds.
+fn retry<T>(mut op: impl FnMut() -> Result<T, Error>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match op() {
+            Err(e) if e.is_would_block() && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(1));
+            }
+            other => return other.expect("operation"),
+        }
+    }
+}
+
+#[test]
+fn large_messages_survive_would_block_in_both_directions() {
+    let (mut client, mut server) = pair();
+    server.get_ref().set_nonblocking(true).expect("nonblocking");
+    client.get_ref().set_nonblocking(true).expect("nonblocking");
+
+    // Nothing to read yet: WouldBlock, and nothing is lost by asking.
+    assert!(server.read().expect_err("nothing sent yet").is_would_block());
+
+    // 8 MiB each way cannot fit in the socket buffers: writes must block part-way.
+    let big: Vec<u8> = (0..8usize << 20).map(|i| (i % 253) as u8).collect();
+    client.write(Message::binary(big.clone())).expect("queue");
+    server.write(Message::binary(big.clone())).expect("queue");
+    let mut client_got = None;
+    let mut server_got = None;
+    let mut saw_write_block = false;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (client_got.is_none() || server_got.is_none()) && Instant::now() < deadline {
+        for (ws, got) in [(&mut client, &mut client_got), (&mut server, &mut server_got)] {
+            match ws.flush() {
+                Err(e) if e.is_would_block() => saw_write_block = true,
+                other => other.expect("flush"),
+            }
+            if got.is_none() {
+                match ws.read() {
+                    Ok(message) => *got = Some(message),
+                    Err(e) if e.is_would_block() => {}
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+        }
+    }
+    assert!(saw_write_block, "8 MiB should not fit in loopback socket buffers at once");
+    assert_eq!(client_got, Some(Message::binary(big.clone())));
+    assert_eq!(server_got, Some(Message::binary(big)));
+
+    // Many small messages in one go, then the close handshake, all nonblocking.
+    for i in 0..1000 {
+        client.write(Message::text(format!("message {i}"))).expect("queue");
+    }
+    retry(|| client.flush());
+    for i in 0..1000 {
+        assert_eq!(retry(|| server.read()), Message::text(format!("message {i}")));
+    }
+    client.close(CloseCode::NORMAL, "bye").ok();
+    retry(|| client.flush());
+    assert!(matches!(retry(|| server.read()), Message::Close(Some(_))));
+    // The server's echo completes the handshake; it then reports the clean end.
+    assert!(matches!(server.read(), Err(Error::ConnectionClosed)));
+    drop(server);
+    assert!(matches!(retry(|| client.read()), Message::Close(Some(_))));
+}
