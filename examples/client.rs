@@ -1,0 +1,63 @@
+//! A line client: each line read from stdin is sent as a Text message, and the reply is printed.
+//!
+//! ```text
+//! cargo run --example echo_server &
+//! cargo run --example client -- ws://127.0.0.1:9001
+//! ```
+//!
+//! It waits for one reply per line, which suits an echo server. At the end of stdin it starts
+//! the close handshake with 1000 "bye" and reads until the server has answered it.
+
+use std::error::Error as StdError;
+use std::io::BufRead;
+
+use rfc6455::{CloseCode, Error, Message};
+
+fn main() -> Result<(), Box<dyn StdError>> {
+    let url = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
+    let (mut ws, _response) = rfc6455::connect(&url)?;
+    eprintln!("connected to {url}; type lines, end with Ctrl-D");
+
+    for line in std::io::stdin().lock().lines() {
+        ws.send(Message::text(line?))?;
+        // Read until the reply: Pings on the way are answered by the library.
+        loop {
+            match ws.read()? {
+                Message::Text(text) => {
+                    println!("{text}");
+                    break;
+                }
+                Message::Binary(data) => {
+                    println!("<{} bytes of binary data>", data.len());
+                    break;
+                }
+                Message::Ping(_) | Message::Pong(_) => {}
+                Message::Close(frame) => {
+                    // The server closed first; our echo of its Close is already sent.
+                    match frame {
+                        Some(f) => eprintln!("server closed: {} {}", f.code.0, f.reason),
+                        None => eprintln!("server closed without a status code"),
+                    }
+                    return finish(&mut ws);
+                }
+            }
+        }
+    }
+
+    ws.close(CloseCode::NORMAL, "bye")?;
+    finish(&mut ws)
+}
+
+/// Read until the close handshake is complete, printing whatever data still arrives.
+fn finish(ws: &mut rfc6455::WebSocket<std::net::TcpStream>) -> Result<(), Box<dyn StdError>> {
+    loop {
+        match ws.read() {
+            Ok(Message::Text(text)) => println!("{text}"),
+            Ok(Message::Binary(data)) => println!("<{} bytes of binary data>", data.len()),
+            Ok(Message::Close(Some(f))) => eprintln!("closed: {} {}", f.code.0, f.reason),
+            Ok(_) => {}
+            Err(Error::ConnectionClosed) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
