@@ -1,0 +1,168 @@
+//! Reading a head that arrives in pieces: linear cost (CVE-2023-43669 class), budgets checked
+//! as bytes arrive (431), and bytes after the head left for the WebSocket stream.
+
+use bytes::BytesMut;
+use rfc6455::handshake::{HandshakeError, Limits, RequestParser};
+
+const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: server.example.com\r\n\
+Upgrade: websocket\r\n\
+Connection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Version: 13\r\n\
+\r\n";
+
+/// A masked text frame "Hi" the client may send right behind its handshake.
+const FRAME: &[u8] = &[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2];
+
+#[test]
+fn dribbled_one_byte_at_a_time_with_trailing_frame() {
+    let mut input = REQUEST.to_vec();
+    input.extend_from_slice(FRAME);
+    let mut parser = RequestParser::new(Limits::default());
+    let mut buf = BytesMut::new();
+    let mut fed = 0;
+    let request = loop {
+        buf.extend_from_slice(&input[fed..fed + 1]);
+        fed += 1;
+        if let Some(r) = parser.parse(&mut buf).unwrap() {
+            break r;
+        }
+    };
+    // The head ends exactly at the blank line; nothing beyond it was needed.
+    assert_eq!(fed, REQUEST.len());
+    assert_eq!(request.target(), "/chat");
+    assert!(buf.is_empty());
+    // The frame bytes arriving later stay untouched in the buffer for the frame layer.
+    buf.extend_from_slice(&input[fed..]);
+    assert_eq!(&buf[..], FRAME);
+    // Each byte was looked at a bounded number of times.
+    assert!(parser.bytes_scanned() <= 4 * REQUEST.len() as u64);
+}
+
+#[test]
+fn bytes_after_the_head_are_preserved_when_they_arrive_together() {
+    let mut buf = BytesMut::from(REQUEST);
+    buf.extend_from_slice(FRAME);
+    let request = RequestParser::new(Limits::default()).parse(&mut buf).unwrap();
+    assert!(request.is_some());
+    assert_eq!(&buf[..], FRAME);
+}
+
+#[test]
+fn a_mebibyte_of_garbage_is_refused_at_the_budget() {
+    let limits = Limits::default();
+    let mut parser = RequestParser::new(limits);
+    let mut buf = BytesMut::new();
+    let chunk = [b'a'; 1024];
+    let mut fed = 0;
+    let err = loop {
+        assert!(fed < 1024 * 1024, "never refused");
+        buf.extend_from_slice(&chunk);
+        fed += chunk.len();
+        match parser.parse(&mut buf) {
+            Ok(None) => {}
+            Ok(Some(_)) => panic!("garbage accepted"),
+            Err(e) => break e,
+        }
+    };
+    // Refused as soon as the budget was reached, not after the whole mebibyte.
+    assert_eq!(fed, limits.max_head_bytes);
+    assert_eq!(err, HandshakeError::HeadTooLarge { max: limits.max_head_bytes });
+    let response = err.response().unwrap();
+    assert_eq!(response.status, 431);
+    assert_eq!(response.reason, "Request Header Fields Too Large");
+    // The error is final; calling again does not scan again.
+    let scanned = parser.bytes_scanned();
+    buf.extend_from_slice(&chunk);
+    assert_eq!(parser.parse(&mut buf).unwrap_err(), err);
+    assert_eq!(parser.bytes_scanned(), scanned);
+}
+
+#[test]
+fn a_mebibyte_dribbled_without_end_of_head_costs_linear_scanning() {
+    let limits = Limits::default();
+    let mut parser = RequestParser::new(limits);
+    let mut buf = BytesMut::new();
+    let mut fed = 0u64;
+    // A plausible head that never ends: header lines, one byte at a time.
+    let line = b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    let mut result = Ok(None);
+    'feed: for _ in 0..(1024 * 1024 / line.len()) {
+        for &b in line {
+            buf.extend_from_slice(&[b]);
+            fed += 1;
+            result = parser.parse(&mut buf);
+            if result.is_err() {
+                break 'feed;
+            }
+        }
+    }
+    assert_eq!(result.unwrap_err().status(), Some(431));
+    assert_eq!(fed, limits.max_head_bytes as u64);
+    // O(n): each new byte plus at most 3 bytes of overlap per call.
+    assert!(parser.bytes_scanned() <= 4 * fed, "{} scanned for {fed}", parser.bytes_scanned());
+}
+
+#[test]
+fn a_head_of_exactly_the_budget_is_accepted_one_more_byte_is_not() {
+    let limits = Limits { max_head_bytes: REQUEST.len(), max_headers: 64 };
+    let mut buf = BytesMut::from(REQUEST);
+    assert!(RequestParser::new(limits).parse(&mut buf).unwrap().is_some());
+
+    let limits = Limits { max_head_bytes: REQUEST.len() - 1, max_headers: 64 };
+    let mut buf = BytesMut::from(REQUEST);
+    assert_eq!(
+        RequestParser::new(limits).parse(&mut buf).unwrap_err(),
+        HandshakeError::HeadTooLarge { max: REQUEST.len() - 1 }
+    );
+}
+
+#[test]
+fn too_many_headers_is_431() {
+    let limits = Limits::default();
+    let mut head = REQUEST[..REQUEST.len() - 2].to_vec();
+    for i in 0..limits.max_headers {
+        head.extend_from_slice(format!("X-Extra-{i}: 1\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    let mut buf = BytesMut::from(&head[..]);
+    let err = RequestParser::new(limits).parse(&mut buf).unwrap_err();
+    assert_eq!(err, HandshakeError::TooManyHeaders { max: 64 });
+    assert_eq!(err.response().unwrap().status, 431);
+
+    // Exactly the budget is fine.
+    let limits = Limits { max_headers: 5, ..Limits::default() };
+    let mut buf = BytesMut::from(REQUEST);
+    assert!(RequestParser::new(limits).parse(&mut buf).unwrap().is_some());
+    let limits = Limits { max_headers: 4, ..Limits::default() };
+    let mut buf = BytesMut::from(REQUEST);
+    assert_eq!(RequestParser::new(limits).parse(&mut buf).unwrap_err().status(), Some(431));
+}
+
+#[test]
+fn nothing_is_consumed_until_the_head_is_complete() {
+    let mut parser = RequestParser::new(Limits::default());
+    let mut buf = BytesMut::from(&REQUEST[..REQUEST.len() - 1]);
+    assert!(parser.parse(&mut buf).unwrap().is_none());
+    assert_eq!(buf.len(), REQUEST.len() - 1);
+    buf.extend_from_slice(b"\n");
+    assert!(parser.parse(&mut buf).unwrap().is_some());
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn end_of_head_split_across_calls_at_every_point() {
+    for split in 0..=REQUEST.len() {
+        let mut parser = RequestParser::new(Limits::default());
+        let mut buf = BytesMut::from(&REQUEST[..split]);
+        let first = parser.parse(&mut buf).unwrap();
+        if split < REQUEST.len() {
+            assert!(first.is_none(), "split {split}");
+            buf.extend_from_slice(&REQUEST[split..]);
+            assert!(parser.parse(&mut buf).unwrap().is_some(), "split {split}");
+        } else {
+            assert!(first.is_some());
+        }
+    }
+}
