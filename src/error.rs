@@ -265,9 +265,6 @@ pub enum Error {
     Io(io::Error),
     /// The opening handshake failed (a server already sent the matching HTTP response).
     Handshake(HandshakeError),
-    /// The server application rejected the opening handshake with this response (it was
-    /// sent).
-    Rejected(Box<crate::handshake::HttpResponse>),
     /// The peer broke the protocol; the connection was failed with `err.close_code()`.
     Protocol(ProtocolError),
     /// The application asked for something it cannot do now.
@@ -291,11 +288,6 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "IO error: {e}"),
             Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
-            Error::Rejected(r) => write!(
-                f,
-                "the application rejected the handshake with {}",
-                r.status
-            ),
             Error::Protocol(e) => write!(f, "connection failed ({}): {e}", e.close_code().0),
             Error::Send(e) => write!(f, "cannot send: {e}"),
             Error::ConnectionClosed => write!(f, "the connection is closed"),

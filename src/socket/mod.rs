@@ -73,7 +73,13 @@ impl<S: Read + Write> WebSocket<S> {
                 break response;
             }
             if read_some(&mut stream, &mut buf, 4096)? == 0 {
-                return Err(closed_during_handshake());
+                // A non-101 without Content-Length ends with the connection: report it.
+                return match parser.parse_eof(&mut buf)? {
+                    Some(response) => {
+                        Ok((WebSocket::from_raw(stream, Role::Client, config, buf), response))
+                    }
+                    None => Err(HandshakeError::ConnectionClosed.into()),
+                };
             }
         };
         Ok((
@@ -105,7 +111,7 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(e) => return Err(reply_and_fail(&mut stream, e)),
             }
             if read_some(&mut stream, &mut buf, 4096)? == 0 {
-                return Err(closed_during_handshake());
+                return Err(HandshakeError::ConnectionClosed.into());
             }
         };
         let response = match callback(&request) {
@@ -116,7 +122,7 @@ impl<S: Read + Write> WebSocket<S> {
             Err(rejection) => {
                 stream.write_all(&rejection.to_bytes())?;
                 stream.flush()?;
-                return Err(Error::Rejected(Box::new(rejection)));
+                return Err(HandshakeError::Rejected(rejection).into());
             }
         };
         stream.write_all(&response.to_bytes())?;
@@ -251,8 +257,13 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// One read from the stream into the connection's read buffer.
+    ///
+    /// The read size follows what the frame in progress still needs, but never more than
+    /// the bytes already buffered (at least [`MIN_READ`]): the buffer grows with bytes that
+    /// actually arrived, doubling at most per read, never with what a header declares.
     fn fill_read_buf(&mut self) -> Result<usize, Error> {
-        let want = self.conn.bytes_wanted().clamp(MIN_READ, MAX_READ);
+        let ceiling = self.conn.read_buf().len().clamp(MIN_READ, MAX_READ);
+        let want = self.conn.bytes_wanted().clamp(MIN_READ, ceiling);
         Ok(read_some(&mut self.stream, self.conn.read_buf(), want)?)
     }
 
@@ -296,13 +307,6 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut BytesMut, max: usize) -> io::Res
     let n = *result.as_ref().unwrap_or(&0);
     buf.truncate(start + n);
     result
-}
-
-fn closed_during_handshake() -> Error {
-    Error::Io(io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "the peer closed the connection during the opening handshake",
-    ))
 }
 
 /// Send the HTTP answer a handshake error carries, then hand the error back.
