@@ -10,6 +10,7 @@
 //! | [`frame`] | §5.2, §5.3 | the total frame model (any byte pattern is a [`frame::FrameHeader`]), header parse/encode into a 14-byte stack buffer, masking at any offset, an incremental zero-copy decoder |
 //! | [`protocol`] | §5.1, §5.4–§5.8, §6, §7, §8 | [`protocol::check`] judges each header for a role and state; [`Connection`] is the sans-IO state machine: reassembly, fail-fast UTF-8, ping/pong, the close handshake, budgets |
 //! | [`socket`] | — | [`WebSocket`]`<S: Read + Write>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking; it moves bytes and knows no rule |
+//! | [`dissect`] | §4, §5 | for learners: prints a handshake or a byte stream of frames field by field with the RFC's names, and flags every rule each one breaks |
 //! | [`error`] | §7.4, §4.2.2 | one error type per layer: a [`ProtocolError`] knows its close code, a [`HandshakeError`] knows its HTTP response |
 //!
 //! ## One connection, start to finish
@@ -62,6 +63,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
+pub mod dissect;
 pub mod error;
 pub mod frame;
 pub mod handshake;
