@@ -166,3 +166,10 @@ fn end_of_head_split_across_calls_at_every_point() {
         }
     }
 }
+
+#[test]
+fn a_huge_header_budget_allocates_only_for_the_bytes_that_came() {
+    let limits = Limits { max_head_bytes: usize::MAX, max_headers: usize::MAX };
+    let mut buf = BytesMut::from(REQUEST);
+    assert!(RequestParser::new(limits).parse(&mut buf).unwrap().is_some());
+}

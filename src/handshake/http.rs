@@ -53,6 +53,13 @@ impl HeadScanner {
     }
 }
 
+/// Room for httparse's header fields: the budget, but never more than a head of `head_len`
+/// bytes can hold (each field takes at least 3 bytes, `a:\n`), so the allocation follows the
+/// bytes that arrived rather than the configured maximum.
+pub(crate) fn header_slots(limits: &Limits, head_len: usize) -> Vec<httparse::Header<'static>> {
+    vec![httparse::EMPTY_HEADER; limits.max_headers.min(head_len / 2 + 1)]
+}
+
 /// Judges httparse's verdict on a head that ends in the blank line at `head_len`.
 pub(crate) fn check_parsed(
     verdict: httparse::Result<usize>,

@@ -6,7 +6,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use bytes::BytesMut;
 
-use super::http::{HeadScanner, Headers, check_parsed, is_token, trim_ows};
+use super::http::{HeadScanner, Headers, check_parsed, header_slots, is_token, trim_ows};
 use super::{HandshakeError, HttpResponse, Limits, accept_key};
 
 /// Incremental server-side reader of the client's opening handshake.
@@ -93,7 +93,7 @@ const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
 impl Request {
     /// Tokenise a complete head (ending in the blank line) and judge it.
     fn from_head(head: &[u8], limits: &Limits) -> Result<Request, HandshakeError> {
-        let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        let mut fields = header_slots(limits, head.len());
         let mut req = httparse::Request::new(&mut fields);
         check_parsed(req.parse(head), head.len(), limits)?;
         let method = req.method.unwrap_or_default();

@@ -3,7 +3,7 @@
 use bytes::BytesMut;
 
 use super::accept::random_key;
-use super::http::{HeadScanner, Headers, check_parsed, trim_ows, write_header};
+use super::http::{HeadScanner, Headers, check_parsed, header_slots, trim_ows, write_header};
 use super::{HandshakeError, HttpResponse, Limits, WsUrl, accept_key};
 
 /// The client's opening handshake (§4.1).
@@ -199,7 +199,7 @@ impl ResponseParser {
             return Ok(None);
         };
         let head = buf.get(..head_len).unwrap_or_default();
-        let mut fields = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
+        let mut fields = header_slots(&self.limits, head_len);
         let mut resp = httparse::Response::new(&mut fields);
         check_parsed(resp.parse(head), head_len, &self.limits)?;
         let status = resp.code.unwrap_or_default();
