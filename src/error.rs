@@ -28,10 +28,7 @@ impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FrameError::PayloadTooLong { declared, max } => {
-                write!(
-                    f,
-                    "frame declares {declared} payload bytes, more than the limit of {max}"
-                )
+                write!(f, "frame declares {declared} payload bytes, more than the limit of {max}")
             }
         }
     }
@@ -124,16 +121,10 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProtocolError::UnmaskedFrameFromClient => {
-                write!(
-                    f,
-                    "the client sent an unmasked frame (§5.1: clients must mask)"
-                )
+                write!(f, "the client sent an unmasked frame (§5.1: clients must mask)")
             }
             ProtocolError::MaskedFrameFromServer => {
-                write!(
-                    f,
-                    "the server sent a masked frame (§5.1: servers must not mask)"
-                )
+                write!(f, "the server sent a masked frame (§5.1: servers must not mask)")
             }
             ProtocolError::ReservedBitsSet { rsv } => write!(
                 f,
@@ -143,10 +134,7 @@ impl fmt::Display for ProtocolError {
                 write!(f, "the peer used reserved opcode {opcode:#x} (§5.2)")
             }
             ProtocolError::LengthTopBitSet => {
-                write!(
-                    f,
-                    "the 64-bit payload length has its most significant bit set (§5.2)"
-                )
+                write!(f, "the 64-bit payload length has its most significant bit set (§5.2)")
             }
             ProtocolError::NonMinimalLength { len } => write!(
                 f,
@@ -171,25 +159,16 @@ impl fmt::Display for ProtocolError {
                 write!(f, "the peer sent text that is not valid UTF-8 (§8.1)")
             }
             ProtocolError::CloseFrameTooShort => {
-                write!(
-                    f,
-                    "the peer sent a Close frame with a 1-byte payload (§5.5.1)"
-                )
+                write!(f, "the peer sent a Close frame with a 1-byte payload (§5.5.1)")
             }
             ProtocolError::InvalidCloseCode { code } => {
-                write!(
-                    f,
-                    "the peer sent close code {code}, which may not be sent (§7.4)"
-                )
+                write!(f, "the peer sent close code {code}, which may not be sent (§7.4)")
             }
             ProtocolError::FrameTooLarge { len, max } => {
                 write!(f, "the peer sent a {len}-byte frame; the limit is {max}")
             }
             ProtocolError::MessageTooLarge { len, max } => {
-                write!(
-                    f,
-                    "the peer sent a message of at least {len} bytes; the limit is {max}"
-                )
+                write!(f, "the peer sent a message of at least {len} bytes; the limit is {max}")
             }
             ProtocolError::TooManyFragments { max } => {
                 write!(f, "the peer split a message into more than {max} fragments")
@@ -233,23 +212,14 @@ impl fmt::Display for SendError {
             SendError::AfterClose => write!(f, "a Close frame was already sent"),
             SendError::WriteBufferFull(_) => write!(f, "the outgoing buffer is full"),
             SendError::ControlPayloadTooLong { len } => {
-                write!(
-                    f,
-                    "control frame payload of {len} bytes; at most 125 are allowed"
-                )
+                write!(f, "control frame payload of {len} bytes; at most 125 are allowed")
             }
             SendError::FragmentOutOfOrder => {
-                write!(
-                    f,
-                    "fragment out of order: a fragmented message is (or is not) in progress"
-                )
+                write!(f, "fragment out of order: a fragmented message is (or is not) in progress")
             }
             SendError::InvalidUtf8 => write!(f, "text fragments are not valid UTF-8"),
             SendError::InvalidCloseCode { code } => {
-                write!(
-                    f,
-                    "close code {code} may not be sent in a Close frame (§7.4)"
-                )
+                write!(f, "close code {code} may not be sent in a Close frame (§7.4)")
             }
         }
     }
@@ -292,10 +262,7 @@ impl fmt::Display for Error {
             Error::Send(e) => write!(f, "cannot send: {e}"),
             Error::ConnectionClosed => write!(f, "the connection is closed"),
             Error::AbnormalClosure => {
-                write!(
-                    f,
-                    "the peer closed the connection without a Close frame (1006)"
-                )
+                write!(f, "the peer closed the connection without a Close frame (1006)")
             }
         }
     }

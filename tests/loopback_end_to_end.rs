@@ -73,7 +73,10 @@ fn every_length_form_echoes_text_and_binary() {
     );
     assert!(matches!(ws.read(), Err(Error::ConnectionClosed)));
     let seen = server.join().expect("server thread");
-    assert_eq!(seen.last(), Some(&Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "done")))));
+    assert_eq!(
+        seen.last(),
+        Some(&Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "done"))))
+    );
 }
 
 #[test]

@@ -55,7 +55,8 @@ fn server_once() -> (std::net::SocketAddr, thread::JoinHandle<Vec<Result<Message
 }
 
 fn masked(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
-    let header = FrameHeader::new(fin, opcode, Some([0x37, 0xfa, 0x21, 0x3d]), payload.len() as u64);
+    let header =
+        FrameHeader::new(fin, opcode, Some([0x37, 0xfa, 0x21, 0x3d]), payload.len() as u64);
     let mut out = BytesMut::new();
     encode_frame(&header, payload, &mut out);
     out.to_vec()
@@ -82,7 +83,10 @@ fn bytes_after_the_handshake_are_not_lost_and_unmasked_frame_fails_with_1002() {
     assert_eq!(close_code_of(rest), Some(1002));
     let results = server.join().expect("server");
     assert_eq!(results[0], Ok(Message::text("Hello")));
-    assert_eq!(results[1], Err(Error::Protocol(ProtocolError::UnmaskedFrameFromClient).to_string()));
+    assert_eq!(
+        results[1],
+        Err(Error::Protocol(ProtocolError::UnmaskedFrameFromClient).to_string())
+    );
 }
 
 #[test]

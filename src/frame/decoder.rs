@@ -54,10 +54,7 @@ impl FrameDecoder {
     /// A decoder that refuses (with [`FrameError::PayloadTooLong`]) any frame whose header
     /// declares more than `max` payload bytes, before any of that payload is buffered.
     pub fn with_max_payload_len(max: u64) -> Self {
-        FrameDecoder {
-            in_progress: None,
-            max_payload_len: max.min(usize::MAX as u64),
-        }
+        FrameDecoder { in_progress: None, max_payload_len: max.min(usize::MAX as u64) }
     }
 
     /// The header of the frame whose payload is still arriving, if any.
@@ -98,11 +95,7 @@ impl FrameDecoder {
         }
         let payload_len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
         let _ = buf.split_to(header_len);
-        self.in_progress = Some(InProgress {
-            header,
-            payload_len,
-            seen: 0,
-        });
+        self.in_progress = Some(InProgress { header, payload_len, seen: 0 });
         Ok(Some(header))
     }
 
@@ -167,9 +160,7 @@ mod tests {
 
     #[test]
     fn masked_hello_byte_by_byte() {
-        let wire = [
-            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
-        ];
+        let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
         let mut decoder = FrameDecoder::new();
         let mut buf = BytesMut::new();
         let mut seen = Vec::new();
@@ -196,10 +187,7 @@ mod tests {
     fn declared_length_is_not_reserved() {
         let mut decoder = FrameDecoder::with_max_payload_len(1 << 20);
         let mut buf = BytesMut::from(&[0x82, 0x7F, 0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF][..]);
-        assert!(matches!(
-            decoder.decode(&mut buf),
-            Err(FrameError::PayloadTooLong { .. })
-        ));
+        assert!(matches!(decoder.decode(&mut buf), Err(FrameError::PayloadTooLong { .. })));
         let mut decoder = FrameDecoder::new();
         let mut buf = BytesMut::from(&[0x82, 0x7F, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2][..]);
         assert_eq!(decoder.decode(&mut buf).unwrap(), None);

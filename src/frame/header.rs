@@ -153,8 +153,7 @@ impl FrameHeader {
     /// The length form [`FrameHeader::encode`] will write: the recorded one, widened if it
     /// cannot hold `payload_len` (a `Short` form cannot say 200).
     pub fn effective_length_form(&self) -> LengthForm {
-        self.length_form
-            .max(LengthForm::minimal_for(self.payload_len))
+        self.length_form.max(LengthForm::minimal_for(self.payload_len))
     }
 
     /// How many bytes [`FrameHeader::encode`] writes (2 to 14).
@@ -274,9 +273,6 @@ mod tests {
         assert_eq!(header.encoded_len(), 10);
         let mut out = [0; MAX_HEADER_LEN];
         assert_eq!(header.encode(&mut out), 10);
-        assert_eq!(
-            FrameHeader::parse(&out[..10]).unwrap().0.payload_len,
-            70_000
-        );
+        assert_eq!(FrameHeader::parse(&out[..10]).unwrap().0.payload_len, 70_000);
     }
 }

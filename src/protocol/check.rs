@@ -83,9 +83,7 @@ pub fn check(
     if config.reject_non_minimal_lengths
         && header.length_form != LengthForm::minimal_for(header.payload_len)
     {
-        return Err(ProtocolError::NonMinimalLength {
-            len: header.payload_len,
-        });
+        return Err(ProtocolError::NonMinimalLength { len: header.payload_len });
     }
 
     if header.opcode.is_control() {
@@ -95,9 +93,7 @@ pub fn check(
             return Err(ProtocolError::FragmentedControlFrame);
         }
         if header.payload_len > 125 {
-            return Err(ProtocolError::ControlFrameTooLong {
-                len: header.payload_len,
-            });
+            return Err(ProtocolError::ControlFrameTooLong { len: header.payload_len });
         }
     } else {
         match (header.opcode, state.fragmented.is_some()) {
@@ -131,9 +127,7 @@ pub fn check(
         }
         if let Some(progress) = state.fragmented {
             if progress.fragments >= config.max_fragments {
-                return Err(ProtocolError::TooManyFragments {
-                    max: config.max_fragments,
-                });
+                return Err(ProtocolError::TooManyFragments { max: config.max_fragments });
             }
         }
     }
@@ -145,11 +139,7 @@ mod tests {
     use super::*;
 
     fn server() -> CheckState {
-        CheckState {
-            role: Role::Server,
-            fragmented: None,
-            allowed_rsv: 0,
-        }
+        CheckState { role: Role::Server, fragmented: None, allowed_rsv: 0 }
     }
 
     fn masked(fin: bool, opcode: OpCode, len: u64) -> FrameHeader {
@@ -167,20 +157,11 @@ mod tests {
             check(&unmasked, &server(), &config),
             Err(ProtocolError::UnmaskedFrameFromClient)
         );
-        let client = CheckState {
-            role: Role::Client,
-            ..server()
-        };
-        assert_eq!(
-            check(&ok, &client, &config),
-            Err(ProtocolError::MaskedFrameFromServer)
-        );
+        let client = CheckState { role: Role::Client, ..server() };
+        assert_eq!(check(&ok, &client, &config), Err(ProtocolError::MaskedFrameFromServer));
 
         let rsv = FrameHeader { rsv2: true, ..ok };
-        assert_eq!(
-            check(&rsv, &server(), &config),
-            Err(ProtocolError::ReservedBitsSet { rsv: 2 })
-        );
+        assert_eq!(check(&rsv, &server(), &config), Err(ProtocolError::ReservedBitsSet { rsv: 2 }));
 
         let reserved = masked(true, OpCode::Reserved(0xB), 0);
         assert_eq!(
@@ -189,15 +170,9 @@ mod tests {
         );
 
         let top = masked(true, OpCode::Binary, 1 << 63);
-        assert_eq!(
-            check(&top, &server(), &config),
-            Err(ProtocolError::LengthTopBitSet)
-        );
+        assert_eq!(check(&top, &server(), &config), Err(ProtocolError::LengthTopBitSet));
 
-        let non_minimal = FrameHeader {
-            length_form: LengthForm::Extended16,
-            ..ok
-        };
+        let non_minimal = FrameHeader { length_form: LengthForm::Extended16, ..ok };
         assert_eq!(
             check(&non_minimal, &server(), &config),
             Err(ProtocolError::NonMinimalLength { len: 5 })
@@ -215,41 +190,25 @@ mod tests {
             check(&masked(true, OpCode::Continuation, 1), &server(), &config),
             Err(ProtocolError::UnexpectedContinuation)
         );
-        let progress = FragmentProgress {
-            bytes: 10,
-            fragments: 1,
-        };
-        let fragmented = CheckState {
-            fragmented: Some(progress),
-            ..server()
-        };
+        let progress = FragmentProgress { bytes: 10, fragments: 1 };
+        let fragmented = CheckState { fragmented: Some(progress), ..server() };
         assert_eq!(
             check(&masked(true, OpCode::Binary, 1), &fragmented, &config),
             Err(ProtocolError::ExpectedContinuation)
         );
-        assert_eq!(
-            check(&masked(true, OpCode::Ping, 1), &fragmented, &config),
-            Ok(())
-        );
+        assert_eq!(check(&masked(true, OpCode::Ping, 1), &fragmented, &config), Ok(()));
         let big = masked(true, OpCode::Binary, config.max_frame_size as u64 + 1);
         assert!(matches!(
             check(&big, &server(), &config),
             Err(ProtocolError::FrameTooLarge { .. })
         ));
-        let tight = Config {
-            max_message_size: 12,
-            max_fragments: 2,
-            ..Config::default()
-        };
+        let tight = Config { max_message_size: 12, max_fragments: 2, ..Config::default() };
         assert!(matches!(
             check(&masked(false, OpCode::Continuation, 3), &fragmented, &tight),
             Err(ProtocolError::MessageTooLarge { len: 13, max: 12 })
         ));
         let two = CheckState {
-            fragmented: Some(FragmentProgress {
-                bytes: 2,
-                fragments: 2,
-            }),
+            fragmented: Some(FragmentProgress { bytes: 2, fragments: 2 }),
             ..server()
         };
         assert_eq!(

@@ -70,10 +70,7 @@ pub struct CloseFrame {
 impl CloseFrame {
     /// A close frame body with `code` and `reason`.
     pub fn new(code: CloseCode, reason: impl Into<String>) -> Self {
-        CloseFrame {
-            code,
-            reason: reason.into(),
-        }
+        CloseFrame { code, reason: reason.into() }
     }
 
     /// Parse a received Close payload. `Ok(None)` for an empty payload (no status code).
@@ -92,10 +89,7 @@ impl CloseFrame {
             return Err(ProtocolError::InvalidCloseCode { code: code.0 });
         }
         let reason = std::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
-        Ok(Some(CloseFrame {
-            code,
-            reason: reason.to_owned(),
-        }))
+        Ok(Some(CloseFrame { code, reason: reason.to_owned() }))
     }
 
     /// The Close payload: the code in network byte order, then the reason.
@@ -113,14 +107,10 @@ mod tests {
 
     #[test]
     fn sendable_codes_follow_section_7_4() {
-        for code in [
-            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
-        ] {
+        for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014] {
             assert!(CloseCode(code).is_sendable(), "{code}");
         }
-        for code in [
-            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
-        ] {
+        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
             assert!(!CloseCode(code).is_sendable(), "{code}");
         }
         assert!(CloseCode(3000).is_sendable() && CloseCode(4999).is_sendable());
@@ -129,10 +119,7 @@ mod tests {
     #[test]
     fn parse_close_bodies() {
         assert_eq!(CloseFrame::parse(&[]), Ok(None));
-        assert_eq!(
-            CloseFrame::parse(&[3]),
-            Err(ProtocolError::CloseFrameTooShort)
-        );
+        assert_eq!(CloseFrame::parse(&[3]), Err(ProtocolError::CloseFrameTooShort));
         assert_eq!(
             CloseFrame::parse(&[0x03, 0xE8, b'o', b'k']),
             Ok(Some(CloseFrame::new(CloseCode::NORMAL, "ok")))
@@ -141,9 +128,6 @@ mod tests {
             CloseFrame::parse(&[0x03, 0xED]),
             Err(ProtocolError::InvalidCloseCode { code: 1005 })
         );
-        assert_eq!(
-            CloseFrame::parse(&[0x03, 0xE8, 0xFF]),
-            Err(ProtocolError::InvalidUtf8)
-        );
+        assert_eq!(CloseFrame::parse(&[0x03, 0xE8, 0xFF]), Err(ProtocolError::InvalidUtf8));
     }
 }

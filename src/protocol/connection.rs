@@ -89,10 +89,7 @@ struct MaskSource {
 
 impl MaskSource {
     fn new() -> Self {
-        MaskSource {
-            pool: [0; 256],
-            used: 256,
-        }
+        MaskSource { pool: [0; 256], used: 256 }
     }
 
     fn next_key(&mut self) -> [u8; 4] {
@@ -269,10 +266,10 @@ impl Connection {
         if !self.header_checked {
             let state = CheckState {
                 role: self.role,
-                fragmented: self.reassembly.as_ref().map(|r| FragmentProgress {
-                    bytes: r.len,
-                    fragments: r.fragments,
-                }),
+                fragmented: self
+                    .reassembly
+                    .as_ref()
+                    .map(|r| FragmentProgress { bytes: r.len, fragments: r.fragments }),
                 allowed_rsv: 0,
             };
             check(&header, &state, &self.config)?;
@@ -283,10 +280,9 @@ impl Connection {
         }
         let is_text = match header.opcode {
             OpCode::Text => true,
-            OpCode::Continuation => self
-                .reassembly
-                .as_ref()
-                .is_some_and(|r| r.opcode == OpCode::Text),
+            OpCode::Continuation => {
+                self.reassembly.as_ref().is_some_and(|r| r.opcode == OpCode::Text)
+            }
             _ => false,
         };
         let utf8 = &mut self.utf8;
@@ -409,9 +405,7 @@ impl Connection {
         };
         self.ensure_can_send()?;
         if opcode.is_control() && message.payload().len() > 125 {
-            return Err(SendError::ControlPayloadTooLong {
-                len: message.payload().len(),
-            });
+            return Err(SendError::ControlPayloadTooLong { len: message.payload().len() });
         }
         if !opcode.is_control() && self.sending_fragmented.is_some() {
             return Err(SendError::FragmentOutOfOrder);
@@ -471,9 +465,7 @@ impl Connection {
                 return Err(SendError::InvalidCloseCode { code: frame.code.0 });
             }
             if frame.reason.len() > 123 {
-                return Err(SendError::ControlPayloadTooLong {
-                    len: 2 + frame.reason.len(),
-                });
+                return Err(SendError::ControlPayloadTooLong { len: 2 + frame.reason.len() });
             }
         }
         self.queue_close(frame.as_ref());
@@ -497,11 +489,7 @@ impl Connection {
     fn ensure_can_send(&self) -> Result<(), SendError> {
         // §5.5.1: "The application MUST NOT send any more data frames after sending a Close
         // frame." (Control frames neither: the peer may already have stopped reading.)
-        if self.close_sent || self.is_terminated() {
-            Err(SendError::AfterClose)
-        } else {
-            Ok(())
-        }
+        if self.close_sent || self.is_terminated() { Err(SendError::AfterClose) } else { Ok(()) }
     }
 
     fn ensure_room(
@@ -516,10 +504,13 @@ impl Connection {
     }
 
     fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        // A Ping processed before this Close is still owed its Pong (§5.5.2 excuses only
+        // Pings that arrive after a Close); it goes out first, since nothing may follow
+        // our Close.
+        self.settle_owed_pong();
         let payload = frame.map(CloseFrame::to_payload).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_sent = true;
-        self.pong_owed = None;
     }
 
     /// Encode one frame into the output queue, masking it when we are the client.

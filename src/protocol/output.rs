@@ -13,7 +13,7 @@ use std::io::IoSlice;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Payloads at least this long are queued by reference instead of copied.
-const ZERO_COPY_MIN: usize = 512;
+const ZERO_COPY_MIN: usize = 8 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct Output {
@@ -121,13 +121,13 @@ mod tests {
         let mut out = Output::default();
         out.staging().extend_from_slice(b"h1");
         out.grew(2);
-        out.push_payload(&Bytes::from(vec![b'a'; 600]));
+        out.push_payload(&Bytes::from(vec![b'a'; 9000]));
         out.staging().extend_from_slice(b"h2");
         out.grew(2);
         out.push_payload(&Bytes::from_static(b"small"));
-        assert_eq!(out.len(), 609);
+        assert_eq!(out.len(), 9009);
         let mut expected = b"h1".to_vec();
-        expected.extend(vec![b'a'; 600]);
+        expected.extend(vec![b'a'; 9000]);
         expected.extend(b"h2small");
         let mut written = Vec::new();
         while !out.is_empty() {

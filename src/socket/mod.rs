@@ -50,12 +50,7 @@ impl<S: Read + Write> WebSocket<S> {
         if !leftover.is_empty() {
             *conn.read_buf() = leftover;
         }
-        WebSocket {
-            stream,
-            conn,
-            eof: false,
-            failure_reported: false,
-        }
+        WebSocket { stream, conn, eof: false, failure_reported: false }
     }
 
     /// Client: send `request` over `stream`, read and validate the server's answer.
@@ -82,10 +77,7 @@ impl<S: Read + Write> WebSocket<S> {
                 };
             }
         };
-        Ok((
-            WebSocket::from_raw(stream, Role::Client, config, buf),
-            response,
-        ))
+        Ok((WebSocket::from_raw(stream, Role::Client, config, buf), response))
     }
 
     /// Server: read the client's opening handshake and accept it with no subprotocol.
