@@ -21,7 +21,8 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use rfc6455::{Error, Message};
+use rfc6455::handshake::Accept;
+use rfc6455::{Config, Error, Message};
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_string());
@@ -47,7 +48,9 @@ fn echo(stream: TcpStream) {
         Ok(addr) => addr.to_string(),
         Err(_) => "unknown peer".to_string(),
     };
-    let mut ws = match rfc6455::accept(stream) {
+    // `accept_tcp` bounds the handshake by `Config::handshake_timeout` (a client that never
+    // sends its request cannot hold the thread) and the close handshake by `close_timeout`.
+    let mut ws = match rfc6455::accept_tcp(stream, Config::default(), |_| Ok(Accept::default())) {
         Ok(ws) => ws,
         Err(e) => {
             // The library has already answered with the matching HTTP error status.

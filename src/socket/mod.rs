@@ -17,6 +17,7 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use bytes::BytesMut;
 
@@ -40,6 +41,12 @@ pub struct WebSocket<S> {
     eof: bool,
     /// A protocol error was already returned once; later reads report the closed state.
     failure_reported: bool,
+    /// How to bound a blocking read on this stream, when the driver knows (streams made by
+    /// [`connect_with`] and [`accept_tcp`]): used to time the close handshake with
+    /// `Config::close_timeout` instead of waiting forever for a vanished peer.
+    set_read_timeout: Option<fn(&S, Option<Duration>) -> io::Result<()>>,
+    /// The close timeout is armed on the stream.
+    close_timer_armed: bool,
 }
 
 impl<S: Read + Write> WebSocket<S> {
@@ -50,7 +57,14 @@ impl<S: Read + Write> WebSocket<S> {
         if !leftover.is_empty() {
             *conn.read_buf() = leftover;
         }
-        WebSocket { stream, conn, eof: false, failure_reported: false }
+        WebSocket {
+            stream,
+            conn,
+            eof: false,
+            failure_reported: false,
+            set_read_timeout: None,
+            close_timer_armed: false,
+        }
     }
 
     /// Client: send `request` over `stream`, read and validate the server's answer.
@@ -153,7 +167,20 @@ impl<S: Read + Write> WebSocket<S> {
             }
             // Before blocking on the stream, send what is queued (replies, pongs, echoes).
             self.flush_ignoring_would_block()?;
-            if self.fill_read_buf()? == 0 {
+            if self.conn.state() == State::CloseSent {
+                self.arm_close_timer()?;
+            }
+            let filled = match self.fill_read_buf() {
+                Err(e) if e.is_would_block() && self.close_timer_armed => {
+                    // The peer did not answer our Close within `close_timeout`.
+                    return Err(Error::Io(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the peer did not answer our Close frame in time",
+                    )));
+                }
+                other => other?,
+            };
+            if filled == 0 {
                 self.eof = true;
                 if !self.conn.receive_eof() {
                     return Err(Error::AbnormalClosure);
@@ -169,6 +196,7 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::AbnormalClosure);
         }
         self.flush()?;
+        self.arm_close_timer()?;
         if self.conn.role() == Role::Client && !self.eof {
             // §7.1.1: "when a client is instructed to [close], it SHOULD wait for a TCP Close
             // from the server." Bounded by the stream's own read timeout, if it has one.
@@ -178,13 +206,27 @@ impl<S: Read + Write> WebSocket<S> {
                     Ok(0) => break,
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e.into()),
+                    // With the close timer armed, a timeout ends the wait (the client "MAY
+                    // close the connection at any time after sending and receiving a Close").
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.close_timer_armed => {
+                        return Err(e.into());
+                    }
                     Err(_) => break,
                 }
             }
             self.eof = true;
         }
         Err(Error::ConnectionClosed)
+    }
+
+    /// Bound the blocking reads of the closing handshake by `Config::close_timeout`, on
+    /// streams whose timeout the driver can set. A read that then times out ends the wait.
+    fn arm_close_timer(&mut self) -> Result<(), Error> {
+        if let (Some(set), false) = (self.set_read_timeout, self.close_timer_armed) {
+            set(&self.stream, Some(self.conn.config().close_timeout))?;
+            self.close_timer_armed = true;
+        }
+        Ok(())
     }
 
     /// Queue a message without writing it (see [`WebSocket::flush`]).
@@ -327,10 +369,30 @@ pub fn connect_with(
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(config.handshake_timeout))?;
     stream.set_write_timeout(Some(config.handshake_timeout))?;
-    let (ws, response) = WebSocket::client(stream, &request, config)?;
+    let (mut ws, response) = WebSocket::client(stream, &request, config)?;
     ws.get_ref().set_read_timeout(None)?;
     ws.get_ref().set_write_timeout(None)?;
+    ws.set_read_timeout = Some(TcpStream::set_read_timeout);
     Ok((ws, response))
+}
+
+/// Perform the server handshake on a TCP stream, bounded by `config.handshake_timeout` (a
+/// client that sends its request slowly, or never, gets a timeout error instead of holding
+/// the thread). The returned stream has no timeouts set, except that the close handshake is
+/// bounded by `config.close_timeout`.
+pub fn accept_tcp(
+    stream: TcpStream,
+    config: Config,
+    callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
+) -> Result<WebSocket<TcpStream>, Error> {
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(config.handshake_timeout))?;
+    stream.set_write_timeout(Some(config.handshake_timeout))?;
+    let mut ws = WebSocket::server_with(stream, config, callback)?;
+    ws.get_ref().set_read_timeout(None)?;
+    ws.get_ref().set_write_timeout(None)?;
+    ws.set_read_timeout = Some(TcpStream::set_read_timeout);
+    Ok(ws)
 }
 
 /// Perform the server handshake on `stream` with the default configuration, accepting any
