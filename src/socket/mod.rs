@@ -32,6 +32,9 @@ const MAX_READ: usize = 4 * 1024 * 1024;
 /// Slices handed to one vectored write.
 const MAX_IOSLICES: usize = 64;
 
+/// How the driver bounds a blocking read on a stream of type `S` (`TcpStream::set_read_timeout`).
+type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
+
 /// A WebSocket connection over a byte stream. See the module documentation.
 #[derive(Debug)]
 pub struct WebSocket<S> {
@@ -44,7 +47,7 @@ pub struct WebSocket<S> {
     /// How to bound a blocking read on this stream, when the driver knows (streams made by
     /// [`connect_with`] and [`accept_tcp`]): used to time the close handshake with
     /// `Config::close_timeout` instead of waiting forever for a vanished peer.
-    set_read_timeout: Option<fn(&S, Option<Duration>) -> io::Result<()>>,
+    set_read_timeout: Option<SetReadTimeout<S>>,
     /// The close timeout is armed on the stream.
     close_timer_armed: bool,
 }
