@@ -34,6 +34,12 @@ const MAX_IOSLICES: usize = 64;
 
 /// How the driver bounds a blocking read on a stream of type `S` (`TcpStream::set_read_timeout`).
 type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
+/// How the driver closes the sending side of a stream of type `S`.
+type Shutdown<S> = fn(&S) -> io::Result<()>;
+
+fn shutdown_tcp(stream: &TcpStream) -> io::Result<()> {
+    stream.shutdown(std::net::Shutdown::Write)
+}
 
 /// A WebSocket connection over a byte stream. See the module documentation.
 #[derive(Debug)]
@@ -50,6 +56,10 @@ pub struct WebSocket<S> {
     set_read_timeout: Option<SetReadTimeout<S>>,
     /// The close timeout is armed on the stream.
     close_timer_armed: bool,
+    /// How to close the stream's sending side, when the driver knows (TCP streams made by
+    /// [`accept_tcp`] and [`connect_with`]): a server closes TCP as soon as the close
+    /// handshake is over, without waiting for the application to drop the socket.
+    shutdown: Option<Shutdown<S>>,
 }
 
 impl<S: Read + Write> WebSocket<S> {
@@ -67,6 +77,7 @@ impl<S: Read + Write> WebSocket<S> {
             failure_reported: false,
             set_read_timeout: None,
             close_timer_armed: false,
+            shutdown: None,
         }
     }
 
@@ -200,6 +211,14 @@ impl<S: Read + Write> WebSocket<S> {
         }
         self.flush()?;
         self.arm_close_timer()?;
+        if self.conn.role() == Role::Server {
+            // §7.1.1: "when a server is instructed to _Close the WebSocket Connection_ it
+            // SHOULD initiate a TCP Close immediately". (Without a hook, dropping the
+            // WebSocket does it.)
+            if let Some(shutdown) = self.shutdown.take() {
+                let _ = shutdown(&self.stream);
+            }
+        }
         if self.conn.role() == Role::Client && !self.eof {
             // §7.1.1: "when a client is instructed to [close], it SHOULD wait for a TCP Close
             // from the server." Bounded by the stream's own read timeout, if it has one.
@@ -376,6 +395,7 @@ pub fn connect_with(
     ws.get_ref().set_read_timeout(None)?;
     ws.get_ref().set_write_timeout(None)?;
     ws.set_read_timeout = Some(TcpStream::set_read_timeout);
+    ws.shutdown = Some(shutdown_tcp);
     Ok((ws, response))
 }
 
@@ -395,6 +415,7 @@ pub fn accept_tcp(
     ws.get_ref().set_read_timeout(None)?;
     ws.get_ref().set_write_timeout(None)?;
     ws.set_read_timeout = Some(TcpStream::set_read_timeout);
+    ws.shutdown = Some(shutdown_tcp);
     Ok(ws)
 }
 
