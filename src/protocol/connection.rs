@@ -131,6 +131,8 @@ pub struct Connection {
     close_received: Option<Option<CloseFrame>>,
     close_sent: bool,
     failure: Option<ProtocolError>,
+    /// The transport reached end of stream.
+    eof: bool,
 }
 
 impl Connection {
@@ -153,6 +155,7 @@ impl Connection {
             close_received: None,
             close_sent: false,
             failure: None,
+            eof: false,
         }
     }
 
@@ -216,18 +219,28 @@ impl Connection {
         self.decoder.bytes_wanted(&self.read_buf).max(1)
     }
 
-    /// The transport reached end of stream. Returns true when that is a clean end (the close
-    /// handshake had completed, or we had failed the connection); otherwise the connection
-    /// is [`State::Aborted`] and its close code is 1006 (§7.1.5).
-    pub fn receive_eof(&mut self) -> bool {
-        match self.state {
-            State::Closed | State::Failed => true,
-            State::Aborted => false,
-            State::Open | State::CloseSent => {
-                self.state = State::Aborted;
-                self.reassembly = None;
-                false
-            }
+    /// The transport reached end of stream: no more bytes will arrive.
+    ///
+    /// Frames already in the read buffer are still delivered by [`Connection::next_event`]
+    /// (a server often sends its Close and closes TCP at once, and both arrive in one poll).
+    /// Once they are drained, a connection whose close handshake had not completed becomes
+    /// [`State::Aborted`] with close code 1006 (§7.1.5: "If _The WebSocket Connection is
+    /// Closed_ and no Close control frame was received by the endpoint ..., _The WebSocket
+    /// Connection Close Code_ is considered to be 1006"). Check [`Connection::state`] after
+    /// draining.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+        if self.read_buf.is_empty() {
+            self.settle_eof();
+        }
+    }
+
+    /// End of stream with nothing left to decode: abort unless the close handshake is over.
+    fn settle_eof(&mut self) {
+        if matches!(self.state, State::Open | State::CloseSent) {
+            self.state = State::Aborted;
+            self.reassembly = None;
+            self.pong_owed = None;
         }
     }
 
@@ -249,7 +262,12 @@ impl Connection {
             match self.next_frame_event() {
                 Ok(Some(Some(message))) => return Ok(Some(message)),
                 Ok(Some(None)) => continue,
-                Ok(None) => return Ok(None),
+                Ok(None) => {
+                    if self.eof {
+                        self.settle_eof();
+                    }
+                    return Ok(None);
+                }
                 Err(error) => return Err(self.fail(error)),
             }
         }
@@ -305,7 +323,8 @@ impl Connection {
                 // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
                 // in response, unless it already received a Close frame." §5.5.3: the Pong
                 // "must have identical "Application data"".
-                if !self.close_sent {
+                // (Our own Close does not excuse it: only data frames may not follow it.)
+                if self.close_received.is_none() {
                     self.pong_owed = Some(payload.clone());
                 }
                 Some(Message::Ping(payload))

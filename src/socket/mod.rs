@@ -196,9 +196,9 @@ impl<S: Read + Write> WebSocket<S> {
             };
             if filled == 0 {
                 self.eof = true;
-                if !self.conn.receive_eof() {
-                    return Err(Error::AbnormalClosure);
-                }
+                // Frames still buffered are delivered first; then the connection is either
+                // closed cleanly or aborted (1006), which the loop reports.
+                self.conn.receive_eof();
             }
         }
     }
