@@ -1,0 +1,791 @@
+//! Frames (§5.2) explained field by field, and judged by [`crate::protocol::check`].
+//!
+//! [`FrameDissector`] is incremental: it takes the bytes of one direction of a connection in
+//! pieces of any size, prints a frame's header as soon as its 2–14 bytes are there and its
+//! payload once it is complete, and keeps only a bounded window of each payload for display
+//! (the first [`KEEP`] bytes and the last 16), so a huge frame costs no memory.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+
+use super::text::{close_code_meaning, count, hex_block, hex_inline, printable_text};
+use crate::error::ProtocolError;
+use crate::frame::{FrameHeader, LengthForm, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::protocol::{
+    CheckState, CloseFrame, Config, FragmentProgress, Role, Utf8Validator, check,
+};
+
+/// Payload bytes kept per frame for display: text, close bodies and the hex head.
+pub const KEEP: usize = 1024;
+/// Payload bytes of text shown before abbreviating.
+const TEXT_SHOW: usize = 256;
+/// Bytes of payload between two progress lines of a frame still arriving.
+const PROGRESS_STEP: u64 = 64 * 1024;
+
+/// Dissect a byte stream of one or more frames, all sent by the same endpoint.
+///
+/// `sender` is who sent the bytes: frames from a [`Role::Client`] are judged as a server
+/// receives them (they must be masked) and the other way round. `None` infers the sender from
+/// the first frame (masked → a client) and holds later frames to it. Fragmentation is
+/// followed across frames; a stream that ends inside a frame says how many bytes are missing.
+///
+/// ```
+/// let text = rfc6455::dissect::frames(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o'], None);
+/// assert!(text.contains("opcode: 0x1 (text)"));
+/// assert!(text.contains("payload: \"Hello\""));
+/// ```
+pub fn frames(bytes: &[u8], sender: Option<Role>) -> String {
+    let mut dissector = FrameDissector::new(sender);
+    let mut out = String::new();
+    dissector.feed(bytes, &mut out);
+    dissector.finish(&mut out);
+    out
+}
+
+/// The message a run of data frames is building (after a Text, Binary or Continuation).
+#[derive(Debug, Clone)]
+struct MessageInProgress {
+    /// `Some(true)` for text, `Some(false)` for binary, `None` when it began with a
+    /// continuation frame (its kind is unknown).
+    text: Option<bool>,
+    validator: Utf8Validator,
+    /// The text has already been reported as invalid UTF-8.
+    utf8_broken: bool,
+    progress: FragmentProgress,
+}
+
+/// The frame whose payload is arriving.
+#[derive(Debug, Clone)]
+struct Current {
+    index: u64,
+    header: FrameHeader,
+    /// Payload length as a count of bytes still expected (the declared one).
+    payload_len: u64,
+    seen: u64,
+    /// The first [`KEEP`] payload bytes, as on the wire (masked).
+    head: Vec<u8>,
+    /// The last 16 payload bytes seen, as on the wire.
+    tail: VecDeque<u8>,
+    /// Rules the header breaks.
+    violations: Vec<ProtocolError>,
+    /// The `feed` call that brought the header.
+    header_feed: u64,
+    /// Text, Binary or Continuation.
+    data: bool,
+    /// Part of a text message: validate it as UTF-8.
+    text: bool,
+    /// This frame's bytes made the text invalid.
+    utf8_error: bool,
+    last_progress: u64,
+}
+
+/// Incremental dissector of the frames one endpoint sends. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct FrameDissector {
+    sender: Option<Role>,
+    inferred: bool,
+    message: Option<MessageInProgress>,
+    frames: u64,
+    /// Stream offset of the next byte fed.
+    offset: u64,
+    /// Stream offset where the next frame's header starts.
+    frame_start: u64,
+    header_buf: Vec<u8>,
+    current: Option<Current>,
+    progress: bool,
+    /// `feed` calls so far.
+    feeds: u64,
+}
+
+impl FrameDissector {
+    /// A dissector for frames sent by `sender` (`None`: infer it from the first frame).
+    pub fn new(sender: Option<Role>) -> Self {
+        FrameDissector {
+            sender,
+            inferred: false,
+            message: None,
+            frames: 0,
+            offset: 0,
+            frame_start: 0,
+            header_buf: Vec::with_capacity(MAX_HEADER_LEN),
+            current: None,
+            progress: false,
+            feeds: 0,
+        }
+    }
+
+    /// Print a progress line while a large payload streams in (off by default; the tap turns
+    /// it on).
+    pub fn with_progress(mut self, on: bool) -> Self {
+        self.progress = on;
+        self
+    }
+
+    /// Start counting stream offsets at `offset` (e.g. after a handshake head).
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self.frame_start = offset;
+        self
+    }
+
+    /// Who sent the frames, once known (given, or inferred from the first frame).
+    pub fn sender(&self) -> Option<Role> {
+        self.sender
+    }
+
+    /// Frames whose header has been seen so far.
+    pub fn frame_count(&self) -> u64 {
+        self.frames
+    }
+
+    /// Dissect the next piece of the stream, appending text to `out`.
+    pub fn feed(&mut self, mut input: &[u8], out: &mut String) {
+        self.feeds += 1;
+        let shown_before = self.current.as_ref().map(|c| c.seen);
+        while !input.is_empty() {
+            if self.current.is_some() {
+                let taken = self.payload(input, out);
+                input = input.get(taken..).unwrap_or_default();
+                continue;
+            }
+            let before = self.header_buf.len();
+            let take = MAX_HEADER_LEN.saturating_sub(before).min(input.len());
+            let fresh = input.get(..take).unwrap_or_default();
+            let mut candidate = [0u8; MAX_HEADER_LEN];
+            let total = before + fresh.len();
+            if let Some(slot) = candidate.get_mut(..before) {
+                slot.copy_from_slice(&self.header_buf);
+            }
+            if let Some(slot) = candidate.get_mut(before..total) {
+                slot.copy_from_slice(fresh);
+            }
+            match FrameHeader::parse(candidate.get(..total).unwrap_or_default()) {
+                Ok((header, header_len)) => {
+                    let used = header_len.saturating_sub(before);
+                    input = input.get(used..).unwrap_or_default();
+                    self.offset += used as u64;
+                    self.header_buf.clear();
+                    let raw = candidate.get(..header_len).unwrap_or_default();
+                    self.start_frame(header, raw, out);
+                }
+                Err(_) => {
+                    self.header_buf.extend_from_slice(fresh);
+                    self.offset += fresh.len() as u64;
+                    input = input.get(take..).unwrap_or_default();
+                }
+            }
+        }
+        if !self.progress {
+            return;
+        }
+        if let Some(c) = &mut self.current {
+            let grew = shown_before.is_none_or(|before| c.seen > before);
+            if grew && c.seen >= c.last_progress.saturating_add(PROGRESS_STEP) {
+                c.last_progress = c.seen;
+                let _ = writeln!(
+                    out,
+                    "frame {} payload: {} of {} bytes so far …",
+                    c.index, c.seen, c.payload_len
+                );
+            }
+        }
+    }
+
+    /// The stream ended: report a frame cut short (and how many bytes it misses) and a
+    /// fragmented message left unfinished.
+    pub fn finish(&mut self, out: &mut String) {
+        if !self.header_buf.is_empty() {
+            self.frames += 1;
+            let needed = match FrameHeader::parse(&self.header_buf) {
+                Err(needed) => needed,
+                Ok((_, len)) => len,
+            };
+            let have = self.header_buf.len();
+            let _ = writeln!(
+                out,
+                "frame {} at byte {}: truncated header",
+                self.frames, self.frame_start
+            );
+            let _ = writeln!(out, "  header bytes: {}", hex_inline(&self.header_buf));
+            bit_lines(&self.header_buf, out);
+            let _ = writeln!(
+                out,
+                "  truncated: the header needs {needed} bytes, only {have} arrived: {} missing",
+                count(needed.saturating_sub(have) as u64, "byte")
+            );
+            self.header_buf.clear();
+        }
+        let mut cut_final_frame = false;
+        if let Some(c) = self.current.take() {
+            cut_final_frame = c.data && c.header.fin;
+            self.payload_block(&c, false, out);
+            let missing = c.payload_len.saturating_sub(c.seen);
+            let _ = writeln!(
+                out,
+                "  truncated: the header declares {} payload bytes, only {} arrived: {} missing",
+                c.payload_len,
+                c.seen,
+                count(missing, "byte")
+            );
+            verdict(&c.violations, self.receiver(), out);
+        }
+        if let Some(m) = self.message.take().filter(|_| !cut_final_frame) {
+            let kind = match m.text {
+                Some(true) => "text",
+                Some(false) => "binary",
+                None => "unknown-kind",
+            };
+            let _ = writeln!(
+                out,
+                "note: the stream ended inside a fragmented {kind} message ({}, {} so far; the FIN=1 frame never came)",
+                count(m.progress.fragments as u64, "fragment"),
+                count(m.progress.bytes, "byte")
+            );
+        }
+    }
+
+    /// The endpoint judging the frames (the receiver), once the sender is known.
+    fn receiver(&self) -> Role {
+        match self.sender {
+            Some(Role::Server) => Role::Client,
+            _ => Role::Server,
+        }
+    }
+
+    fn start_frame(&mut self, header: FrameHeader, raw: &[u8], out: &mut String) {
+        self.frames += 1;
+        let index = self.frames;
+        let start = self.frame_start;
+        let sender = match self.sender {
+            Some(role) => role,
+            None => {
+                self.inferred = true;
+                let role = if header.is_masked() { Role::Client } else { Role::Server };
+                self.sender = Some(role);
+                role
+            }
+        };
+        let direction = match sender {
+            Role::Client => "client → server",
+            Role::Server => "server → client",
+        };
+        let inferred = if self.inferred && index == 1 {
+            format!(" (sender inferred from MASK={})", u8::from(header.is_masked()))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "frame {index} at byte {start}: {}-byte header + {}-byte payload, {direction}{inferred}",
+            raw.len(),
+            header.payload_len
+        );
+        let _ = writeln!(out, "  header bytes: {}", hex_inline(raw));
+        bit_lines(raw, out);
+        let in_text = self.message.as_ref().and_then(|m| m.text);
+        field_lines(&header, in_text, out);
+
+        let state = CheckState {
+            role: self.receiver(),
+            fragmented: self.message.as_ref().map(|m| m.progress),
+            allowed_rsv: 0,
+        };
+        let violations = all_violations(&header, &state);
+        for v in &violations {
+            violation_line(v, out);
+        }
+
+        // Follow the message the data frames build, for the next frames' state and UTF-8.
+        let data = matches!(header.opcode, OpCode::Text | OpCode::Binary | OpCode::Continuation);
+        let fragment = FragmentProgress { bytes: header.payload_len, fragments: 1 };
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                self.message = Some(MessageInProgress {
+                    text: Some(header.opcode == OpCode::Text),
+                    validator: Utf8Validator::new(),
+                    utf8_broken: false,
+                    progress: fragment,
+                });
+            }
+            OpCode::Continuation => match &mut self.message {
+                Some(m) => {
+                    m.progress.bytes = m.progress.bytes.saturating_add(header.payload_len);
+                    m.progress.fragments = m.progress.fragments.saturating_add(1);
+                }
+                None => {
+                    self.message = Some(MessageInProgress {
+                        text: None,
+                        validator: Utf8Validator::new(),
+                        utf8_broken: false,
+                        progress: fragment,
+                    });
+                }
+            },
+            _ => {}
+        }
+        let text = data && self.message.as_ref().is_some_and(|m| m.text == Some(true));
+        let current = Current {
+            index,
+            header,
+            payload_len: header.payload_len,
+            seen: 0,
+            head: Vec::new(),
+            tail: VecDeque::with_capacity(16),
+            violations,
+            header_feed: self.feeds,
+            data,
+            text,
+            utf8_error: false,
+            last_progress: 0,
+        };
+        self.frame_start =
+            start.saturating_add(raw.len() as u64).saturating_add(header.payload_len);
+        if current.payload_len == 0 {
+            self.complete(current, out);
+        } else {
+            self.current = Some(current);
+        }
+    }
+
+    /// Take payload bytes of the current frame from the front of `input`; returns how many.
+    fn payload(&mut self, input: &[u8], out: &mut String) -> usize {
+        let Some(c) = &mut self.current else {
+            return 0;
+        };
+        let remaining = c.payload_len.saturating_sub(c.seen);
+        let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len());
+        let chunk = input.get(..n).unwrap_or_default();
+        let room = KEEP.saturating_sub(c.head.len()).min(chunk.len());
+        c.head.extend_from_slice(chunk.get(..room).unwrap_or_default());
+        for &b in chunk.get(chunk.len().saturating_sub(16)..).unwrap_or_default() {
+            if c.tail.len() == 16 {
+                c.tail.pop_front();
+            }
+            c.tail.push_back(b);
+        }
+        if c.text {
+            if let Some(m) = &mut self.message {
+                if !m.utf8_broken {
+                    let mut scratch = [0u8; 4096];
+                    let mut at = c.seen;
+                    for piece in chunk.chunks(scratch.len()) {
+                        let buf = scratch.get_mut(..piece.len()).unwrap_or_default();
+                        buf.copy_from_slice(piece);
+                        if let Some(key) = c.header.masking_key {
+                            apply_mask(buf, key, (at % 4) as usize);
+                        }
+                        at += piece.len() as u64;
+                        if m.validator.feed(buf).is_err() {
+                            m.utf8_broken = true;
+                            c.utf8_error = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        c.seen += n as u64;
+        self.offset += n as u64;
+        if c.seen >= c.payload_len {
+            if let Some(c) = self.current.take() {
+                self.complete(c, out);
+            }
+        }
+        n
+    }
+
+    /// The whole payload of `c` is in: show it, judge it, close the message on FIN.
+    fn complete(&mut self, mut c: Current, out: &mut String) {
+        let mut finished = None;
+        if c.data && c.header.fin {
+            if let Some(mut m) = self.message.take() {
+                if c.text && !m.utf8_broken && m.validator.finish().is_err() {
+                    c.utf8_error = true;
+                }
+                finished = Some(m);
+            }
+        }
+        if self.progress && c.header_feed != self.feeds {
+            let _ = writeln!(out, "frame {} (continued): payload complete", c.index);
+        }
+        let payload_violations = self.payload_block(&c, true, out);
+        if let Some(m) = finished.filter(|m| m.progress.fragments > 1) {
+            let kind = match m.text {
+                Some(true) => "text",
+                Some(false) => "binary",
+                None => "unknown-kind (it began with a continuation)",
+            };
+            let _ = writeln!(
+                out,
+                "  message complete: {kind}, {} fragments, {} bytes",
+                m.progress.fragments, m.progress.bytes
+            );
+        }
+        let mut all = c.violations;
+        all.extend(payload_violations);
+        verdict(&all, self.receiver(), out);
+    }
+
+    /// Print the payload lines of `c` (all of it when `complete`, else what arrived) and
+    /// return the rules the payload breaks.
+    fn payload_block(&self, c: &Current, complete: bool, out: &mut String) -> Vec<ProtocolError> {
+        let mut violations = Vec::new();
+        let key = c.header.masking_key;
+        let whole = c.seen <= KEEP as u64;
+        let (label_masked, label_plain) = if complete {
+            ("masked payload", "unmasked payload")
+        } else {
+            ("masked payload (arrived so far)", "unmasked payload (arrived so far)")
+        };
+        let unmasked_head = unmask(&c.head, key, 0);
+        let tail: Vec<u8> = c.tail.iter().copied().collect();
+        let tail_offset = c.seen.saturating_sub(tail.len() as u64);
+        let unmasked_tail = unmask(&tail, key, tail_offset);
+        if c.seen > 0 {
+            if key.is_some() {
+                hex_block(out, label_masked, &c.head, &tail, c.seen);
+                hex_block(out, label_plain, &unmasked_head, &unmasked_tail, c.seen);
+            } else {
+                let label = if complete {
+                    "payload, not masked"
+                } else {
+                    "payload, not masked (arrived so far)"
+                };
+                hex_block(out, label, &unmasked_head, &unmasked_tail, c.seen);
+            }
+        }
+
+        if c.header.opcode == OpCode::Close && complete {
+            if whole {
+                close_lines(&unmasked_head, out);
+                if let Err(e) = CloseFrame::parse(&unmasked_head) {
+                    violation_line(&e, out);
+                    violations.push(e);
+                }
+            } else {
+                let _ = writeln!(out, "  close body: too long to show ({} bytes)", c.seen);
+            }
+        } else if c.seen > 0 {
+            text_line(&unmasked_head, c.seen, c.text, out);
+        }
+        if c.utf8_error {
+            let e = ProtocolError::InvalidUtf8;
+            violation_line(&e, out);
+            violations.push(e);
+        }
+        violations
+    }
+}
+
+/// Unmask a copy of `bytes`, which start at payload offset `offset`.
+fn unmask(bytes: &[u8], key: Option<[u8; 4]>, offset: u64) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    if let Some(key) = key {
+        apply_mask(&mut copy, key, (offset % 4) as usize);
+    }
+    copy
+}
+
+/// Every rule `header` breaks for a receiver in `state`, in the order `check` judges them.
+///
+/// [`check`] reports the first broken rule. To find the others without judging anything
+/// here, the rule just reported is "forgiven" (the header or the state is changed so that
+/// this one rule holds) and `check` is asked again.
+fn all_violations(header: &FrameHeader, state: &CheckState) -> Vec<ProtocolError> {
+    // Budgets are this crate's choice (§10.4), not rules of the RFC: the dissector lifts
+    // them and judges only the RFC's rules.
+    let config = Config {
+        max_frame_size: usize::MAX,
+        max_message_size: usize::MAX,
+        max_fragments: usize::MAX,
+        reject_non_minimal_lengths: true,
+        ..Config::default()
+    };
+    let mut header = *header;
+    let mut state = *state;
+    let mut found = Vec::new();
+    for _ in 0..16 {
+        let Err(e) = check(&header, &state, &config) else {
+            break;
+        };
+        let forgiven = forgive(&e, &mut header, &mut state);
+        found.push(e);
+        if !forgiven {
+            break;
+        }
+    }
+    found
+}
+
+/// Change `header` or `state` so that the rule `e` names holds; false if it cannot.
+fn forgive(e: &ProtocolError, header: &mut FrameHeader, state: &mut CheckState) -> bool {
+    match e {
+        ProtocolError::UnmaskedFrameFromClient | ProtocolError::MaskedFrameFromServer => {
+            state.role = match state.role {
+                Role::Client => Role::Server,
+                Role::Server => Role::Client,
+            };
+        }
+        ProtocolError::ReservedBitsSet { rsv } => state.allowed_rsv |= rsv,
+        ProtocolError::ReservedOpcode { opcode } => {
+            // Keep judging the rules of its class: a reserved control opcode as a control
+            // frame, a reserved data opcode as a frame that changes no fragmentation state.
+            header.opcode = if opcode & 0x8 != 0 {
+                OpCode::Ping
+            } else if state.fragmented.is_some() {
+                OpCode::Continuation
+            } else {
+                OpCode::Binary
+            };
+        }
+        ProtocolError::LengthTopBitSet => {
+            header.payload_len = u64::MAX >> 1;
+            header.length_form = LengthForm::Extended64;
+        }
+        ProtocolError::NonMinimalLength { .. } => {
+            header.length_form = LengthForm::minimal_for(header.payload_len);
+        }
+        ProtocolError::FragmentedControlFrame => header.fin = true,
+        ProtocolError::ControlFrameTooLong { .. } => {
+            header.payload_len = 125;
+            header.length_form = LengthForm::Short;
+        }
+        ProtocolError::UnexpectedContinuation => {
+            state.fragmented = Some(FragmentProgress { bytes: 0, fragments: 1 });
+        }
+        ProtocolError::ExpectedContinuation => state.fragmented = None,
+        _ => return false,
+    }
+    true
+}
+
+/// The section of RFC 6455 a protocol error comes from.
+fn section(e: &ProtocolError) -> &'static str {
+    match e {
+        ProtocolError::UnmaskedFrameFromClient | ProtocolError::MaskedFrameFromServer => "§5.1",
+        ProtocolError::ReservedBitsSet { .. }
+        | ProtocolError::ReservedOpcode { .. }
+        | ProtocolError::LengthTopBitSet
+        | ProtocolError::NonMinimalLength { .. } => "§5.2",
+        ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => "§5.4",
+        ProtocolError::FragmentedControlFrame | ProtocolError::ControlFrameTooLong { .. } => "§5.5",
+        ProtocolError::CloseFrameTooShort => "§5.5.1",
+        ProtocolError::InvalidCloseCode { .. } => "§7.4",
+        ProtocolError::InvalidUtf8 => "§8.1",
+        _ => "§10.4",
+    }
+}
+
+fn violation_line(e: &ProtocolError, out: &mut String) {
+    let code = e.close_code().0;
+    let _ = writeln!(
+        out,
+        "  ✗ breaks {}: {e} → close {code} ({})",
+        section(e),
+        close_code_meaning(code).0
+    );
+}
+
+fn verdict(violations: &[ProtocolError], receiver: Role, out: &mut String) {
+    let receiver = match receiver {
+        Role::Client => "client",
+        Role::Server => "server",
+    };
+    match violations.first() {
+        None => {
+            let _ = writeln!(
+                out,
+                "  verdict: ok, no rule broken (judged as the {receiver} receives it)"
+            );
+        }
+        Some(first) => {
+            let n = violations.len();
+            let rules = if n == 1 { "rule" } else { "rules" };
+            let _ = writeln!(
+                out,
+                "  verdict: {n} {rules} broken; the {receiver} MUST _Fail the WebSocket Connection_ (§7.1.7), with close {} for the first",
+                first.close_code().0
+            );
+        }
+    }
+}
+
+/// The name §5.2 gives an opcode.
+pub(crate) fn opcode_name(opcode: OpCode) -> &'static str {
+    match opcode {
+        OpCode::Continuation => "continuation",
+        OpCode::Text => "text",
+        OpCode::Binary => "binary",
+        OpCode::Close => "close",
+        OpCode::Ping => "ping",
+        OpCode::Pong => "pong",
+        OpCode::Reserved(bits) if bits & 0x8 != 0 => "reserved control",
+        OpCode::Reserved(_) => "reserved non-control",
+    }
+}
+
+/// The header bytes with their bit layout, one line per group.
+fn bit_lines(raw: &[u8], out: &mut String) {
+    if let Some(&b0) = raw.first() {
+        let _ = writeln!(
+            out,
+            "    {b0:02x} = {:04b} {:04b}: FIN={} RSV={:03b} opcode=0x{:x} ({})",
+            b0 >> 4,
+            b0 & 0x0F,
+            b0 >> 7,
+            (b0 >> 4) & 0b111,
+            b0 & 0x0F,
+            opcode_name(OpCode::from_u4(b0))
+        );
+    }
+    let Some(&b1) = raw.get(1) else {
+        return;
+    };
+    let len7 = b1 & 0x7F;
+    let follows = match len7 {
+        126 => " (a 16-bit extended payload length follows)",
+        127 => " (a 64-bit extended payload length follows)",
+        _ => "",
+    };
+    let _ = writeln!(
+        out,
+        "    {b1:02x} = {:04b} {:04b}: MASK={} payload len={len7}{follows}",
+        b1 >> 4,
+        b1 & 0x0F,
+        b1 >> 7
+    );
+    let extra = match len7 {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let rest = raw.get(2..).unwrap_or_default();
+    let (len_bytes, key_bytes) = rest.split_at(extra.min(rest.len()));
+    if !len_bytes.is_empty() {
+        let value = len_bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        if len_bytes.len() == extra {
+            let _ =
+                writeln!(out, "    {} = extended payload length {value}", hex_inline(len_bytes));
+        } else {
+            let _ = writeln!(
+                out,
+                "    {} = extended payload length (incomplete: {} of {extra} bytes)",
+                hex_inline(len_bytes),
+                len_bytes.len()
+            );
+        }
+    }
+    if key_bytes.len() == 4 {
+        let _ = writeln!(out, "    {} = masking key", hex_inline(key_bytes));
+    } else if !key_bytes.is_empty() {
+        let _ = writeln!(
+            out,
+            "    {} = masking key (incomplete: {} of 4 bytes)",
+            hex_inline(key_bytes),
+            key_bytes.len()
+        );
+    }
+}
+
+/// The header fields by their §5.2 names.
+fn field_lines(h: &FrameHeader, in_text: Option<bool>, out: &mut String) {
+    let fin = if h.fin { "final fragment of its message" } else { "more fragments follow" };
+    let _ = writeln!(out, "  FIN: {} ({fin})", u8::from(h.fin));
+    let _ = writeln!(out, "  RSV1: {}", u8::from(h.rsv1));
+    let _ = writeln!(out, "  RSV2: {}", u8::from(h.rsv2));
+    let _ = writeln!(out, "  RSV3: {}", u8::from(h.rsv3));
+    let context = match (h.opcode, in_text) {
+        (OpCode::Continuation, Some(true)) => ", of a text message",
+        (OpCode::Continuation, Some(false)) => ", of a binary message",
+        _ => "",
+    };
+    let _ =
+        writeln!(out, "  opcode: 0x{:x} ({}{context})", h.opcode.as_u4(), opcode_name(h.opcode));
+    let mask = if h.is_masked() {
+        "masked, as every frame from a client must be: §5.3"
+    } else {
+        "not masked, as every frame from a server must be: §5.1"
+    };
+    let _ = writeln!(out, "  MASK: {} ({mask})", u8::from(h.is_masked()));
+    let form = match h.length_form {
+        LengthForm::Short => "7-bit form",
+        LengthForm::Extended16 => "16-bit extended form",
+        LengthForm::Extended64 => "64-bit extended form",
+    };
+    let minimal = LengthForm::minimal_for(h.payload_len);
+    let judgement = if h.payload_len >> 63 != 0 {
+        "most significant bit set".to_owned()
+    } else if h.length_form == minimal {
+        "minimal".to_owned()
+    } else {
+        let should = match minimal {
+            LengthForm::Short => "the 7-bit form",
+            LengthForm::Extended16 => "the 16-bit form",
+            LengthForm::Extended64 => "the 64-bit form",
+        };
+        format!("not minimal: {should} would do")
+    };
+    let _ = writeln!(out, "  payload length: {} ({form}, {judgement})", h.payload_len);
+    match h.masking_key {
+        Some(key) => {
+            let _ = writeln!(out, "  masking key: {}", hex_inline(&key));
+        }
+        None => {
+            let _ = writeln!(out, "  masking key: none");
+        }
+    }
+}
+
+/// The status code and reason of a Close body (§5.5.1, §7.4).
+fn close_lines(body: &[u8], out: &mut String) {
+    match body {
+        [] => {
+            let _ = writeln!(
+                out,
+                "  close body: empty (no status code; the receiver reports 1005, §7.1.5)"
+            );
+        }
+        [b] => {
+            let _ = writeln!(out, "  close body: 1 byte ({b:02x}); a status code takes 2");
+        }
+        [hi, lo, reason @ ..] => {
+            let code = u16::from_be_bytes([*hi, *lo]);
+            let (meaning, where_) = close_code_meaning(code);
+            let _ = writeln!(out, "  close code: {code} = {hi:02x} {lo:02x} ({meaning}, {where_})");
+            match std::str::from_utf8(reason) {
+                Ok(text) => {
+                    let _ = writeln!(out, "  close reason: {text:?}");
+                }
+                Err(_) => {
+                    let _ =
+                        writeln!(out, "  close reason: not valid UTF-8: {}", hex_inline(reason));
+                }
+            }
+        }
+    }
+}
+
+/// The payload as text when it is valid UTF-8 (for text messages, and for other frames when
+/// it reads as text). `head` holds the first bytes (unmasked), `total` the payload length.
+fn text_line(head: &[u8], total: u64, text_message: bool, out: &mut String) {
+    let shown = head.get(..TEXT_SHOW.min(head.len())).unwrap_or_default();
+    let (valid, cut) = match std::str::from_utf8(shown) {
+        Ok(s) => (s, false),
+        // A character cut by our window (or by the fragment's end) is fine; anything else
+        // is not text.
+        Err(e) if e.error_len().is_none() => (
+            std::str::from_utf8(shown.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or(""),
+            true,
+        ),
+        Err(_) => return,
+    };
+    if !text_message && !printable_text(valid) {
+        return;
+    }
+    let more = total.saturating_sub(valid.len() as u64);
+    if more == 0 && !cut {
+        let _ = writeln!(out, "  payload: {valid:?}");
+    } else {
+        let _ = writeln!(out, "  payload: {valid:?} … ({more} more bytes)");
+    }
+}
