@@ -78,6 +78,9 @@ pub enum ProtocolError {
     InvalidUtf8,
     /// §5.5.1: a Close frame with a 1-byte payload (a code needs 2 bytes).
     CloseFrameTooShort,
+    /// §5.5.1: a close reason that is not valid UTF-8 (the body "MAY contain UTF-8-encoded
+    /// data").
+    InvalidCloseReason,
     /// §7.4: a close code an endpoint must not send.
     InvalidCloseCode {
         /// The code received.
@@ -105,10 +108,33 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
+    /// The section of RFC 6455 that makes this a rule (`"§5.2"` …); budgets are §10.4.
+    pub fn section(&self) -> &'static str {
+        match self {
+            ProtocolError::UnmaskedFrameFromClient | ProtocolError::MaskedFrameFromServer => "§5.1",
+            ProtocolError::ReservedBitsSet { .. }
+            | ProtocolError::ReservedOpcode { .. }
+            | ProtocolError::LengthTopBitSet
+            | ProtocolError::NonMinimalLength { .. } => "§5.2",
+            ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => "§5.4",
+            ProtocolError::FragmentedControlFrame | ProtocolError::ControlFrameTooLong { .. } => {
+                "§5.5"
+            }
+            ProtocolError::CloseFrameTooShort | ProtocolError::InvalidCloseReason => "§5.5.1",
+            ProtocolError::InvalidCloseCode { .. } => "§7.4",
+            ProtocolError::InvalidUtf8 => "§8.1",
+            ProtocolError::FrameTooLarge { .. }
+            | ProtocolError::MessageTooLarge { .. }
+            | ProtocolError::TooManyFragments { .. } => "§10.4",
+        }
+    }
+
     /// The close code the connection is failed with (§7.4.1).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_DATA,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_DATA
+            }
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::TOO_BIG,
@@ -160,6 +186,9 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::CloseFrameTooShort => {
                 write!(f, "the peer sent a Close frame with a 1-byte payload (§5.5.1)")
+            }
+            ProtocolError::InvalidCloseReason => {
+                write!(f, "the peer sent a close reason that is not valid UTF-8 (§5.5.1)")
             }
             ProtocolError::InvalidCloseCode { code } => {
                 write!(f, "the peer sent close code {code}, which may not be sent (§7.4)")

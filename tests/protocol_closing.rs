@@ -143,7 +143,7 @@ fn a_close_reason_that_is_not_utf8_fails_with_1007() {
         assert_fails_with(
             &mut server,
             &close_from_client(1000, reason),
-            ProtocolError::InvalidUtf8,
+            ProtocolError::InvalidCloseReason,
         );
     }
 }

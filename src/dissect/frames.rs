@@ -560,28 +560,12 @@ fn forgive(e: &ProtocolError, header: &mut FrameHeader, state: &mut CheckState) 
 }
 
 /// The section of RFC 6455 a protocol error comes from.
-fn section(e: &ProtocolError) -> &'static str {
-    match e {
-        ProtocolError::UnmaskedFrameFromClient | ProtocolError::MaskedFrameFromServer => "§5.1",
-        ProtocolError::ReservedBitsSet { .. }
-        | ProtocolError::ReservedOpcode { .. }
-        | ProtocolError::LengthTopBitSet
-        | ProtocolError::NonMinimalLength { .. } => "§5.2",
-        ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => "§5.4",
-        ProtocolError::FragmentedControlFrame | ProtocolError::ControlFrameTooLong { .. } => "§5.5",
-        ProtocolError::CloseFrameTooShort => "§5.5.1",
-        ProtocolError::InvalidCloseCode { .. } => "§7.4",
-        ProtocolError::InvalidUtf8 => "§8.1",
-        _ => "§10.4",
-    }
-}
-
 fn violation_line(e: &ProtocolError, out: &mut String) {
     let code = e.close_code().0;
     let _ = writeln!(
         out,
         "  ✗ breaks {}: {e} → close {code} ({})",
-        section(e),
+        e.section(),
         close_code_meaning(code).0
     );
 }

@@ -88,7 +88,7 @@ impl CloseFrame {
         if !code.is_sendable() {
             return Err(ProtocolError::InvalidCloseCode { code: code.0 });
         }
-        let reason = std::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
+        let reason = std::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidCloseReason)?;
         Ok(Some(CloseFrame { code, reason: reason.to_owned() }))
     }
 
@@ -128,6 +128,6 @@ mod tests {
             CloseFrame::parse(&[0x03, 0xED]),
             Err(ProtocolError::InvalidCloseCode { code: 1005 })
         );
-        assert_eq!(CloseFrame::parse(&[0x03, 0xE8, 0xFF]), Err(ProtocolError::InvalidUtf8));
+        assert_eq!(CloseFrame::parse(&[0x03, 0xE8, 0xFF]), Err(ProtocolError::InvalidCloseReason));
     }
 }
