@@ -21,7 +21,7 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use rfc6455::handshake::Accept;
+use rfc6455::handshake::{Accept, Request};
 use rfc6455::{Config, Error, Message};
 
 fn main() -> std::io::Result<()> {
@@ -50,7 +50,14 @@ fn echo(stream: TcpStream) {
     };
     // `accept_tcp` bounds the handshake by `Config::handshake_timeout` (a client that never
     // sends its request cannot hold the thread) and the close handshake by `close_timeout`.
-    let mut ws = match rfc6455::accept_tcp(stream, Config::default(), |_| Ok(Accept::default())) {
+    // An echo has no protocol of its own, so it agrees to whichever subprotocol the client
+    // prefers (a browser that offers some fails the connection if none is chosen).
+    let choose = |request: &Request| {
+        let mut accept = Accept::default();
+        accept.subprotocol = request.subprotocols().first().cloned();
+        Ok(accept)
+    };
+    let mut ws = match rfc6455::accept_tcp(stream, Config::default(), choose) {
         Ok(ws) => ws,
         Err(e) => {
             // The library has already answered with the matching HTTP error status.
