@@ -53,9 +53,7 @@ fn echo(stream: TcpStream) {
     // An echo has no protocol of its own, so it agrees to whichever subprotocol the client
     // prefers (a browser that offers some fails the connection if none is chosen).
     let choose = |request: &Request| {
-        let mut accept = Accept::default();
-        accept.subprotocol = request.subprotocols().first().cloned();
-        Ok(accept)
+        Ok(Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() })
     };
     let mut ws = match rfc6455::accept_tcp(stream, Config::default(), choose) {
         Ok(ws) => ws,
