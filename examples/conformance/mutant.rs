@@ -1,0 +1,226 @@
+//! Mutants: does the suite judge real implementations correctly? An in-process echo server
+//! built on rfc6455 with exactly one check switched off must change verdict on exactly the
+//! cases that check protects, and nowhere else.
+//!
+//! - `utf8`: the server's input stream is rewritten so that every Text frame arrives as a
+//!   Binary frame (continuations are untouched); the echo goes back as Text. Every other
+//!   rule of rfc6455 still applies, only the UTF-8 validation of text messages is gone. It
+//!   must get FAILED on exactly the cases tagged `TAG_INVALID_UTF8` (group 6).
+//! - `nonminimal`: rfc6455's own `Config::reject_non_minimal_lengths = false`. It must get
+//!   NON-STRICT (a non-minimal length tolerated) on exactly the cases tagged
+//!   `TAG_NON_MINIMAL` (group B.2).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use bytes::BytesMut;
+use rfc6455::frame::{FrameHeader, OpCode};
+use rfc6455::{Config, Error, Message, Role, WebSocket};
+
+use crate::model::{TAG_INVALID_UTF8, TAG_NON_MINIMAL};
+use crate::verdict::Verdict;
+
+/// Rewrites the frames read from `inner`: opcode Text becomes Binary; remembers the opcode
+/// of each data message in order so the echo can restore it.
+struct TextAsBinary<S> {
+    inner: S,
+    pending: BytesMut,
+    out: VecDeque<u8>,
+    header: Vec<u8>,
+    payload_left: u64,
+    opcodes: Arc<Mutex<VecDeque<OpCode>>>,
+}
+
+impl<S: Read> TextAsBinary<S> {
+    fn process(&mut self) {
+        let mut input = std::mem::take(&mut self.pending);
+        let mut at = 0;
+        while at < input.len() {
+            if self.payload_left > 0 {
+                let n = (self.payload_left.min((input.len() - at) as u64)) as usize;
+                self.out.extend(&input[at..at + n]);
+                self.payload_left -= n as u64;
+                at += n;
+                continue;
+            }
+            self.header.push(input[at]);
+            at += 1;
+            if let Ok((h, len)) = FrameHeader::parse(&self.header) {
+                debug_assert_eq!(len, self.header.len());
+                if h.opcode == OpCode::Text {
+                    self.header[0] = (self.header[0] & 0xF0) | OpCode::Binary.as_u4();
+                }
+                if matches!(h.opcode, OpCode::Text | OpCode::Binary) {
+                    if let Ok(mut q) = self.opcodes.lock() {
+                        q.push_back(h.opcode);
+                    }
+                }
+                self.out.extend(self.header.drain(..));
+                self.payload_left = h.payload_len;
+            }
+        }
+        input.clear();
+        self.pending = input;
+    }
+}
+
+impl<S: Read> Read for TextAsBinary<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.out.is_empty() {
+            let mut scratch = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut scratch)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.pending.extend_from_slice(&scratch[..n]);
+            self.process();
+        }
+        let n = buf.len().min(self.out.len());
+        for (dst, src) in buf.iter_mut().zip(self.out.drain(..n)) {
+            *dst = src;
+        }
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for TextAsBinary<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        self.inner.write_vectored(bufs)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn serve_utf8_mutant(mut stream: TcpStream) {
+    let (request, leftover) =
+        match crate::handshake::read_request(&mut stream, std::time::Duration::from_secs(10)) {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+    let _ = stream.set_read_timeout(None);
+    if stream.write_all(&crate::handshake::response_bytes(&request, None)).is_err() {
+        return;
+    }
+    let opcodes = Arc::new(Mutex::new(VecDeque::new()));
+    let mut rewriter = TextAsBinary {
+        inner: stream,
+        pending: leftover,
+        out: VecDeque::new(),
+        header: Vec::new(),
+        payload_left: 0,
+        opcodes: opcodes.clone(),
+    };
+    rewriter.process();
+    let mut ws = WebSocket::from_raw(rewriter, Role::Server, Config::default(), BytesMut::new());
+    loop {
+        match ws.read() {
+            Ok(Message::Binary(b)) => {
+                let was = opcodes.lock().ok().and_then(|mut q| q.pop_front());
+                let sent = if was == Some(OpCode::Text) {
+                    let header = FrameHeader::new(true, OpCode::Text, None, b.len() as u64);
+                    ws.connection_mut().send_raw_frame(&header, &b);
+                    ws.flush()
+                } else {
+                    ws.send(Message::Binary(b))
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+            Ok(Message::Text(t)) => {
+                if ws.send(Message::Text(t)).is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(Error::ConnectionClosed) => break,
+            Err(_) => break,
+        }
+    }
+}
+
+fn serve_nonminimal_mutant(stream: TcpStream) {
+    let config = Config { reject_non_minimal_lengths: false, ..Config::default() };
+    let Ok(mut ws) = rfc6455::accept_with(stream, config, |_| Ok(Default::default())) else {
+        return;
+    };
+    loop {
+        match ws.read() {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                if ws.send(m).is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+/// Run the whole client-mode suite against the mutant and check which cases changed.
+pub fn check(kind: &str, opts: &crate::Options) -> Result<ExitCode, String> {
+    let (serve, tag, verdict): (fn(TcpStream), u8, Verdict) = match kind {
+        "utf8" => (serve_utf8_mutant, TAG_INVALID_UTF8, Verdict::Failed),
+        "nonminimal" => (serve_nonminimal_mutant, TAG_NON_MINIMAL, Verdict::NonStrict),
+        other => return Err(format!("unknown mutant {other} (utf8 or nonminimal)")),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || serve(stream));
+        }
+    });
+    let url = format!("ws://{addr}/");
+    println!("mutant {kind}: an rfc6455 echo server with one check off, on {url}");
+    let cases = crate::client_cases(opts.cases.as_deref());
+    let results = crate::run_client(&url, &cases, opts);
+    println!("\n{}", crate::report::summary(&results));
+    let protected: BTreeSet<&str> =
+        cases.iter().filter(|c| c.tags & tag != 0).map(|c| c.id.as_str()).collect();
+    let changed: BTreeSet<&str> = results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Failed | Verdict::NonStrict))
+        .map(|r| r.id.as_str())
+        .collect();
+    let wrong_verdict: Vec<String> = results
+        .iter()
+        .filter(|r| protected.contains(r.id.as_str()) && r.verdict != verdict)
+        .map(|r| format!("{} {} ({})", r.id, r.verdict.as_str(), r.reason))
+        .collect();
+    let extra: Vec<&&str> = changed.difference(&protected).collect();
+    let missed: Vec<&&str> = protected.difference(&changed).collect();
+    println!(
+        "{} cases are protected by the check; {} got FAILED or NON-STRICT",
+        protected.len(),
+        changed.len()
+    );
+    if extra.is_empty() && missed.is_empty() && wrong_verdict.is_empty() {
+        println!(
+            "mutant {kind}: killed exactly by the {} cases that the check protects, each {}",
+            protected.len(),
+            verdict.as_str()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("mutant {kind}: the suite misjudged it");
+        for id in extra {
+            println!("  {id}: not protected by the check, yet not OK");
+        }
+        for id in missed {
+            println!("  {id}: protected by the check, yet OK (the mutant survived it)");
+        }
+        for w in wrong_verdict {
+            println!("  expected {}: {w}", verdict.as_str());
+        }
+        Ok(ExitCode::from(1))
+    }
+}
