@@ -65,13 +65,24 @@ impl Observed {
 pub struct Session {
     pub wire: Wire,
     pub obs: Observed,
+    /// Replies (Pong, Close echo) owed while a frame of ours was only partly written.
+    deferred: Vec<(u8, Vec<u8>)>,
+    /// A frame of ours was left unfinished: no Close of ours can follow it.
+    unfinished: bool,
     start: Instant,
     windows: Windows,
 }
 
 impl Session {
     pub fn new(wire: Wire, start: Instant, windows: Windows) -> Session {
-        Session { wire, obs: Observed::default(), start, windows }
+        Session {
+            wire,
+            obs: Observed::default(),
+            deferred: Vec::new(),
+            unfinished: false,
+            start,
+            windows,
+        }
     }
 
     fn since(&self, t: Instant) -> Duration {
@@ -160,7 +171,7 @@ impl Session {
             PING => {
                 self.obs.pings += 1;
                 if self.obs.our_close.is_none() {
-                    let _ = self.wire.send_frame(PONG, &payload);
+                    self.reply(PONG, payload.to_vec());
                 }
             }
             PONG => self.obs.pongs.push(payload),
@@ -232,11 +243,54 @@ impl Session {
         if !reply {
             // §5.5.1: answer with a Close, echoing the code.
             let echo: Vec<u8> = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
-            let _ = self.wire.send_frame(CLOSE, &echo);
+            self.reply(CLOSE, echo);
             self.obs.our_close = Some((self.since(Instant::now()), true));
         }
-        if !self.wire.we_are_client {
+        if !self.wire.we_are_client && !self.wire.mid_frame() {
             // §7.1.1: the server closes the TCP connection first.
+            self.wire.shutdown_write();
+        }
+    }
+
+    /// Send a reply now, or once the frame of ours being written is complete.
+    fn reply(&mut self, opcode: u8, payload: Vec<u8>) {
+        if self.unfinished {
+            self.wire.log.push("·", "no reply: a frame of ours is unfinished".into());
+        } else if self.wire.mid_frame() {
+            self.wire
+                .log
+                .push("·", "reply deferred: a frame of ours is only partly written".into());
+            self.deferred.push((opcode, payload));
+        } else {
+            let _ = self.wire.send_frame(opcode, &payload);
+        }
+    }
+
+    fn send_deferred(&mut self) {
+        if self.wire.mid_frame() {
+            return;
+        }
+        for (opcode, payload) in std::mem::take(&mut self.deferred) {
+            let _ = self.wire.send_frame(opcode, &payload);
+            if opcode == CLOSE && !self.wire.we_are_client {
+                self.wire.shutdown_write();
+            }
+        }
+    }
+
+    /// The peer ended the connection while we were sending: stop. A frame of ours left
+    /// half-written cannot be followed by a Close, so we close TCP instead.
+    fn stop_sending(&mut self) {
+        self.wire.log.push("·", "stopped sending: the peer has ended the connection".into());
+        if self.wire.mid_frame() {
+            self.wire.log_unfinished_output();
+            self.unfinished = true;
+            if !self.deferred.is_empty() {
+                self.wire
+                    .log
+                    .push("·", "owed replies dropped: a frame of ours is unfinished".into());
+                self.deferred.clear();
+            }
             self.wire.shutdown_write();
         }
     }
@@ -252,6 +306,7 @@ impl Session {
         match self.wire.write(bytes) {
             Ok(()) => {
                 self.obs.writes_done += 1;
+                self.send_deferred();
                 if sends_close && self.obs.our_close.is_none() {
                     self.obs.our_close = Some((self.since(Instant::now()), false));
                 }
@@ -287,12 +342,12 @@ impl Session {
                                 |_| false,
                             );
                         }
+                        if cuts.len() > 1 && cuts.len() <= 12 {
+                            let note = format!("write {} of {}: bytes {a}..{b}", i + 1, cuts.len());
+                            self.wire.log.push("·", note);
+                        }
                         if !self.write(&bytes[*a..*b], closes) {
-                            self.wire.log_unfinished_output();
-                            self.wire.log.push(
-                                "·",
-                                "stopped sending: the peer has ended the connection".into(),
-                            );
+                            self.stop_sending();
                             break 'steps;
                         }
                     }
@@ -312,6 +367,7 @@ impl Session {
                         let want = self.obs.msgs.len() + 1;
                         let sent = Instant::now();
                         if !self.write(&frame, false) {
+                            self.stop_sending();
                             break;
                         }
                         self.pump_until(sent + self.windows.echo, |o| {
@@ -329,7 +385,13 @@ impl Session {
                 }
             }
         }
-        self.wire.log_unfinished_output();
+        if self.wire.mid_frame() {
+            // The case leaves a frame unfinished on purpose (its header promised more): no
+            // Close of ours can follow it.
+            self.wire.log_unfinished_output();
+            self.deferred.clear();
+            self.unfinished = true;
+        }
         self.await_outcome(case);
         self.obs.elapsed = self.start.elapsed();
     }
@@ -376,10 +438,14 @@ impl Session {
     /// End the connection as a conforming peer: our Close (if none was sent), the peer's
     /// answer, and the TCP close (the server's first).
     fn close_politely(&mut self) {
-        if self.obs.eof.is_none() && self.obs.our_close.is_none() {
-            if self.wire.send_frame(CLOSE, &1000u16.to_be_bytes()).is_ok() {
-                self.obs.our_close = Some((self.since(Instant::now()), false));
-            }
+        if self.unfinished {
+            // Our last frame is unfinished: a Close would be read as its payload. Close TCP.
+            self.wire.shutdown_write();
+        } else if self.obs.eof.is_none()
+            && self.obs.our_close.is_none()
+            && self.wire.send_frame(CLOSE, &1000u16.to_be_bytes()).is_ok()
+        {
+            self.obs.our_close = Some((self.since(Instant::now()), false));
         }
         let deadline = Instant::now() + self.windows.close;
         self.pump_until(deadline, |o| o.peer_close.is_some());

@@ -270,6 +270,11 @@ impl Wire {
         }
     }
 
+    /// True while a frame of ours is only partly written: nothing else may be sent now.
+    pub fn mid_frame(&self) -> bool {
+        !self.out_buf.is_empty() || self.out_decoder.in_progress().is_some()
+    }
+
     /// A frame built by us (masked per our role), written at once.
     pub fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
         let spec = FrameSpec::new(opcode, payload);
