@@ -5,10 +5,12 @@
 //! [`crate::protocol::check`]. Fuzzers and test suites use this layer to build the frames
 //! that a conforming endpoint must refuse.
 
+mod builder;
 mod decoder;
 mod header;
 mod mask;
 
+pub use builder::RawFrame;
 pub use decoder::{Frame, FrameDecoder, encode_frame};
 pub use header::{FrameHeader, LengthForm, MAX_HEADER_LEN, OpCode};
 pub use mask::{apply_mask, apply_mask_naive};
