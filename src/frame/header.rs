@@ -71,6 +71,7 @@ impl OpCode {
 
 /// Which of the three payload-length encodings of §5.2 a header uses on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum LengthForm {
     /// The 7-bit field holds the length (0–125).
     Short,
@@ -228,6 +229,39 @@ impl FrameHeader {
             at += 4;
         }
         at
+    }
+}
+
+/// Any of the 16 opcodes, through [`OpCode::from_u4`], so that `Reserved` never holds a value
+/// that names a defined opcode.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for OpCode {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(OpCode::from_u4(u8::arbitrary(u)?))
+    }
+
+    fn size_hint(depth: usize) -> (usize, Option<usize>) {
+        u8::size_hint(depth)
+    }
+}
+
+/// Any header, valid or not, with its `length_form` widened to one that can hold
+/// `payload_len`, so that `encode` then `parse` gives back the same header.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for FrameHeader {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let mut header = FrameHeader {
+            fin: u.arbitrary()?,
+            rsv1: u.arbitrary()?,
+            rsv2: u.arbitrary()?,
+            rsv3: u.arbitrary()?,
+            opcode: u.arbitrary()?,
+            masking_key: u.arbitrary()?,
+            payload_len: u.arbitrary()?,
+            length_form: u.arbitrary()?,
+        };
+        header.length_form = header.effective_length_form();
+        Ok(header)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::ProtocolError;
 /// A close status code (§7.4). Any `u16` is representable; [`CloseCode::is_sendable`] says
 /// whether an endpoint may put it in a Close frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CloseCode(pub u16);
 
 impl CloseCode {
@@ -98,6 +99,22 @@ impl CloseFrame {
         out.put_u16(self.code.0);
         out.extend_from_slice(self.reason.as_bytes());
         out.freeze()
+    }
+}
+
+/// Any code (sendable or not: see [`CloseCode::is_sendable`]) with a reason of at most 123
+/// bytes, cut on a character boundary, so that the body fits a control frame (§5.5).
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for CloseFrame {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let code: CloseCode = u.arbitrary()?;
+        let mut reason: String = u.arbitrary()?;
+        let mut cut = reason.len().min(123);
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+        Ok(CloseFrame { code, reason })
     }
 }
 

@@ -84,6 +84,39 @@ impl PartialEq<&str> for Utf8Bytes {
     }
 }
 
+/// Any valid UTF-8 text (built from an arbitrary `String`).
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Utf8Bytes {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Utf8Bytes::from(<String as arbitrary::Arbitrary>::arbitrary(u)?))
+    }
+
+    fn size_hint(depth: usize) -> (usize, Option<usize>) {
+        <String as arbitrary::Arbitrary>::size_hint(depth)
+    }
+}
+
+/// Any message a conforming endpoint may send or receive: text is UTF-8, a Ping or Pong
+/// payload is at most 125 bytes, a Close is an arbitrary [`CloseFrame`] (its code is not
+/// necessarily sendable) or none.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Message {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let control_payload = |u: &mut arbitrary::Unstructured<'a>| {
+            let len = u.int_in_range(0..=125usize)?;
+            let len = len.min(u.len());
+            Ok::<_, arbitrary::Error>(Bytes::copy_from_slice(u.bytes(len)?))
+        };
+        Ok(match u.int_in_range(0..=4u8)? {
+            0 => Message::Text(u.arbitrary()?),
+            1 => Message::Binary(Bytes::from(u.arbitrary::<Vec<u8>>()?)),
+            2 => Message::Ping(control_payload(u)?),
+            3 => Message::Pong(control_payload(u)?),
+            _ => Message::Close(u.arbitrary()?),
+        })
+    }
+}
+
 /// A message or control frame, received or to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
