@@ -1,0 +1,18 @@
+//! The whole client-side `Connection` after a valid handshake: arbitrary peer bytes in
+//! arbitrary chunks, interleaved with arbitrary application calls. See `common/conn.rs` for
+//! the invariants.
+#![no_main]
+
+#[path = "../common/alloc.rs"]
+mod alloc;
+#[path = "../common/conn.rs"]
+mod conn;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|input: conn::Input| {
+    conn::run(rfc6455::Role::Client, &input);
+});
