@@ -1,0 +1,116 @@
+//! Regression tests for what the cargo-fuzz campaign (fuzz/README.md) found. Each test holds
+//! the minimised input inline and says what went wrong.
+
+use bytes::BytesMut;
+use rfc6455::frame::{FrameDecoder, OpCode, RawFrame};
+use rfc6455::handshake::{ClientRequest, Limits};
+use rfc6455::{Config, Connection, HandshakeError, Message, Role, State};
+
+/// The frames in `bytes`, as (opcode, payload).
+fn frames(bytes: &[u8]) -> Vec<(OpCode, Vec<u8>)> {
+    let mut decoder = FrameDecoder::new();
+    let mut buf = BytesMut::from(bytes);
+    let mut out = Vec::new();
+    while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+        out.push((frame.header.opcode, frame.payload.to_vec()));
+    }
+    assert!(buf.is_empty());
+    out
+}
+
+/// connection_server, campaign 1 (`crash-8e6e3296…`, minimised by hand from the Debug form):
+/// the harness asserted "nothing after our Close" and the server sent a Pong after it. The
+/// behaviour is intended (commit 7b07fda: §5.5.2 excuses the Pong only after a *received*
+/// Close; §5.5.1 forbids only data frames after ours), so the invariant became "only Pongs
+/// after our Close". This pins the behaviour down on the fuzzer's input: a binary fragment
+/// left open, `close(None)`, then a masked Ping with 8 bytes.
+#[test]
+fn pong_after_our_close_is_the_only_frame_allowed_after_it() {
+    let mut server = Connection::new(Role::Server, Config::default());
+    server.send_fragment(OpCode::Binary, &b""[..], false).unwrap();
+    server.close(None).unwrap();
+    server.receive(b"\x89\x88\x03\xff\x5a\xa5\xfc\x00\xa5\x5a\x07\xfc\x59\xbf");
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Message::Ping(b"\xff\xff\xff\xff\x04\x03\x03\x1a"[..].into()))
+    );
+    let sent = frames(&server.take_output());
+    let opcodes: Vec<OpCode> = sent.iter().map(|f| f.0).collect();
+    assert_eq!(opcodes, [OpCode::Binary, OpCode::Close, OpCode::Pong]);
+    // Data after our Close is refused.
+    assert!(server.send(Message::binary(&b"x"[..])).is_err());
+}
+
+/// The same input, but the peer breaks a rule instead: once failed, our Close is the last
+/// frame (no Pong follows it) and it carries the error's code.
+#[test]
+fn after_a_failure_nothing_follows_our_close() {
+    let mut server = Connection::new(Role::Server, Config::default());
+    server.receive(b"\x89\x88\x03\xff\x5a\xa5\xfc\x00\xa5\x5a\x07\xfc\x59\xbf");
+    assert!(matches!(server.next_event(), Ok(Some(Message::Ping(_)))));
+    // An unmasked frame from a client: 1002.
+    server.receive(b"\x81\x01a");
+    let error = server.next_event().unwrap_err();
+    assert_eq!(server.state(), State::Failed);
+    server.receive(&RawFrame::new(OpCode::Ping).masking_key([1; 4]).to_bytes());
+    assert_eq!(server.next_event(), Err(error.clone()));
+    let sent = frames(&server.take_output());
+    let (last, before) = sent.split_last().unwrap();
+    assert_eq!(last.0, OpCode::Close);
+    assert_eq!(&last.1[..2], &error.close_code().0.to_be_bytes());
+    assert!(before.iter().all(|f| f.0 != OpCode::Close));
+}
+
+/// handshake_response, smoke run (the empty input): `parse_eof` on an empty buffer returns
+/// `ConnectionClosed`, and a later `parse` returns `Ok(None)` instead of repeating it. Not a
+/// bug (the stream ended; that is not a verdict on the bytes), so the harness stopped
+/// expecting stickiness for `ConnectionClosed`; this records the behaviour.
+#[test]
+fn parse_eof_on_nothing_is_connection_closed_and_not_remembered() {
+    let request = ClientRequest::with_key("ws://example.com/", "dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+    let mut parser = request.response_parser(Limits::default());
+    let mut buf = BytesMut::new();
+    assert_eq!(parser.parse_eof(&mut buf).err(), Some(HandshakeError::ConnectionClosed));
+    assert!(matches!(parser.parse(&mut buf), Ok(None)));
+}
+
+/// frame_decoder, smoke run (the §5.7 seed cut at byte 1, budget 4): on `PayloadTooLong` the
+/// decoder leaves the header in the buffer, so the bytes left depend on the chunking while
+/// the bytes consumed do not. The harness compared the former; it now compares the latter.
+#[test]
+fn refused_header_is_not_consumed_whatever_the_chunking() {
+    let stream = b"\x81\x05Hello\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
+    for cut in 0..stream.len() {
+        let mut decoder = FrameDecoder::with_max_payload_len(4);
+        let mut buf = BytesMut::from(&stream[..cut]);
+        let first = decoder.decode(&mut buf);
+        buf.extend_from_slice(&stream[cut..]);
+        let result = if first.is_ok() { decoder.decode(&mut buf) } else { first };
+        assert!(result.is_err(), "{cut}");
+        assert_eq!(buf.len(), stream.len(), "{cut}: the refused header was consumed");
+    }
+}
+
+/// Found while writing the output-budget invariant of connection_server (the harness checks
+/// `output_len() <= max_write_buffer + one Pong + one Close` after every operation): a
+/// peer that sends Pings and never reads makes a nonblocking driver queue one Pong per read
+/// (`WebSocket::read` flushes, ignores `WouldBlock`, reads again; each `output_slices` call
+/// settles the owed Pong), so the output queue grows without bound past `max_write_buffer`.
+/// Expected: at most the budget plus one owed Pong (§5.5.3 lets an endpoint answer only the
+/// most recent Ping). Actual: 100 Pings of 125 bytes queue 12 700 bytes with a 2 048-byte
+/// budget. Open: src/protocol is the lead's; see fuzz/README.md for the suggested fix.
+#[test]
+#[ignore = "open finding: Pongs are queued past max_write_buffer (see fuzz/README.md)"]
+fn ping_flood_against_a_blocked_writer_stays_within_the_write_budget() {
+    let config = Config { max_write_buffer: 2048, ..Config::default() };
+    let mut server = Connection::new(Role::Server, config);
+    let ping = RawFrame::new(OpCode::Ping).masking_key([1, 2, 3, 4]).payload([b'x'; 125]);
+    for _ in 0..100 {
+        server.receive(&ping.to_bytes());
+        while let Ok(Some(_)) = server.next_event() {}
+        // A driver whose socket is not writable asks what is queued and writes nothing.
+        let _ = server.output_len();
+    }
+    let queued = server.output_len();
+    assert!(queued <= 2048 + 127, "{queued} bytes queued with a 2048-byte budget");
+}
