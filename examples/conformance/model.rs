@@ -196,7 +196,15 @@ pub enum Expect {
     /// The peer must fail the connection with a code in `codes`, after echoing `before`
     /// (missing ones: NON-STRICT) and answering the Pings before the bad frame with
     /// `pongs_before`. `fast`: the failure must come before our last write (fail-fast).
-    Fail { codes: &'static [u16], before: Vec<Msg>, pongs_before: Vec<Payload>, fast: bool },
+    /// `tolerated`: processing the frame as if it were valid is NON-STRICT, not FAILED,
+    /// when the peer then meets this expectation (a rule for senders only).
+    Fail {
+        codes: &'static [u16],
+        before: Vec<Msg>,
+        pongs_before: Vec<Payload>,
+        fast: bool,
+        tolerated: Option<Box<Expect>>,
+    },
     /// The case sent a Close: the peer must answer with one of `codes` (`None`: no code),
     /// after echoing exactly `before`, and then end the connection.
     CloseReply { codes: Vec<Option<u16>>, before: Vec<Msg> },

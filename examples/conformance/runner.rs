@@ -51,6 +51,8 @@ pub struct Observed {
     pub write_error: Option<String>,
     /// Round trips (group 9.7/9.8): count, total, max.
     pub rtt: Option<(usize, Duration, Duration)>,
+    /// When we closed our side of TCP (FIN), if we did.
+    pub we_shut: Option<Duration>,
     pub elapsed: Duration,
     fragment: Option<(u8, Vec<u8>)>,
 }
@@ -59,6 +61,15 @@ impl Observed {
     /// The peer failed or closed: its Close arrived or TCP ended.
     pub fn peer_ended(&self) -> bool {
         self.peer_close.is_some() || self.eof.is_some()
+    }
+
+    /// The peer dropped TCP on its own (not after we closed our side).
+    pub fn peer_dropped(&self) -> bool {
+        match (&self.eof, self.we_shut) {
+            (Some((at, _)), Some(shut)) => *at < shut,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
     }
 }
 
@@ -137,7 +148,17 @@ impl Session {
         if self.obs.eof.is_none() {
             self.obs.eof = Some((self.since(at), how));
         }
-        self.obs.failure_at_write.get_or_insert(self.obs.writes_done);
+        if self.obs.we_shut.is_none() {
+            self.obs.failure_at_write.get_or_insert(self.obs.writes_done);
+        }
+    }
+
+    /// Close our side of TCP.
+    fn shut(&mut self) {
+        if self.obs.we_shut.is_none() {
+            self.obs.we_shut = Some(self.start.elapsed());
+        }
+        self.wire.shutdown_write();
     }
 
     fn on_frame(&mut self, at: Instant, h: rfc6455::frame::FrameHeader, payload: Bytes) {
@@ -248,7 +269,7 @@ impl Session {
         }
         if !self.wire.we_are_client && !self.wire.mid_frame() {
             // §7.1.1: the server closes the TCP connection first.
-            self.wire.shutdown_write();
+            self.shut();
         }
     }
 
@@ -273,7 +294,7 @@ impl Session {
         for (opcode, payload) in std::mem::take(&mut self.deferred) {
             let _ = self.wire.send_frame(opcode, &payload);
             if opcode == CLOSE && !self.wire.we_are_client {
-                self.wire.shutdown_write();
+                self.shut();
             }
         }
     }
@@ -291,7 +312,7 @@ impl Session {
                     .push("·", "owed replies dropped: a frame of ours is unfinished".into());
                 self.deferred.clear();
             }
-            self.wire.shutdown_write();
+            self.shut();
         }
     }
 
@@ -440,7 +461,7 @@ impl Session {
     fn close_politely(&mut self) {
         if self.unfinished {
             // Our last frame is unfinished: a Close would be read as its payload. Close TCP.
-            self.wire.shutdown_write();
+            self.shut();
         } else if self.obs.eof.is_none()
             && self.obs.our_close.is_none()
             && self.wire.send_frame(CLOSE, &1000u16.to_be_bytes()).is_ok()
@@ -450,7 +471,7 @@ impl Session {
         let deadline = Instant::now() + self.windows.close;
         self.pump_until(deadline, |o| o.peer_close.is_some());
         if !self.wire.we_are_client && self.obs.peer_close.is_some() {
-            self.wire.shutdown_write();
+            self.shut();
         }
         self.pump_until(deadline, |_| false);
     }
