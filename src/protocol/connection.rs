@@ -123,6 +123,8 @@ pub struct Connection {
     /// The Pong owed for the most recent Ping not yet answered (§5.5.3: an endpoint "MAY
     /// elect to send a Pong frame for only the most recently processed Ping frame").
     pong_owed: Option<Bytes>,
+    /// Where the last queued Pong ends in the outgoing stream.
+    pong_queued_until: u64,
     /// Our own outgoing fragmented message: its opcode while unfinished.
     sending_fragmented: Option<OpCode>,
     send_utf8: Utf8Validator,
@@ -149,6 +151,7 @@ impl Connection {
             utf8: Utf8Validator::new(),
             output: Output::default(),
             pong_owed: None,
+            pong_queued_until: 0,
             sending_fragmented: None,
             send_utf8: Utf8Validator::new(),
             masks: MaskSource::new(),
@@ -526,7 +529,7 @@ impl Connection {
         // A Ping processed before this Close is still owed its Pong (§5.5.2 excuses only
         // Pings that arrive after a Close); it goes out first, since nothing may follow
         // our Close.
-        self.settle_owed_pong();
+        self.queue_owed_pong();
         let payload = frame.map(CloseFrame::to_payload).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_sent = true;
@@ -561,9 +564,20 @@ impl Connection {
         }
     }
 
+    /// Queue the owed Pong, unless an earlier Pong is still waiting to be written: then the
+    /// owed one (always for the most recent Ping) waits too. A peer that floods Pings and
+    /// never reads thus gets at most one Pong queued, not one per Ping.
     fn settle_owed_pong(&mut self) {
+        if self.output.written_total() < self.pong_queued_until {
+            return;
+        }
+        self.queue_owed_pong();
+    }
+
+    fn queue_owed_pong(&mut self) {
         if let Some(payload) = self.pong_owed.take() {
             self.queue_frame(true, OpCode::Pong, &payload);
+            self.pong_queued_until = self.output.queued_total();
         }
     }
 
