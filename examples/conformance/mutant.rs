@@ -145,6 +145,30 @@ fn serve_utf8_mutant(mut stream: TcpStream) {
             Err(_) => break,
         }
     }
+    linger(&ws.get_ref().inner);
+}
+
+/// A lingering close: FIN first, then read (and drop) what the client still sends until it
+/// closes too, so that the kernel does not answer its late bytes with a reset that could
+/// destroy our Close frame in its receive queue before it reads it.
+fn linger(stream: &TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(100)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut scratch = [0u8; 4096];
+    let mut s = stream;
+    while std::time::Instant::now() < deadline {
+        match s.read(&mut scratch) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
 }
 
 fn serve_nonminimal_mutant(stream: TcpStream) {
@@ -163,6 +187,7 @@ fn serve_nonminimal_mutant(stream: TcpStream) {
             Err(_) => break,
         }
     }
+    linger(ws.get_ref());
 }
 
 /// Run the whole client-mode suite against the mutant and check which cases changed.
@@ -184,6 +209,12 @@ pub fn check(kind: &str, opts: &crate::Options) -> Result<ExitCode, String> {
     let cases = crate::client_cases(opts.cases.as_deref());
     let results = crate::run_client(&url, &cases, opts);
     println!("\n{}", crate::report::summary(&results));
+    let dir = opts
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(format!("target/conformance/mutant-{kind}")));
+    let info = crate::report::RunInfo { mode: "client".into(), target: format!("mutant {kind}") };
+    crate::report::write_reports(&dir, &info, &results).map_err(|e| e.to_string())?;
     let protected: BTreeSet<&str> =
         cases.iter().filter(|c| c.tags & tag != 0).map(|c| c.id.as_str()).collect();
     let changed: BTreeSet<&str> = results

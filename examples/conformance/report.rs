@@ -275,7 +275,9 @@ pub fn compare(
         expected.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     for r in results {
         match exp.get(r.id.as_str()) {
-            Some(v) if *v == r.verdict.as_str() => {}
+            // "OK|NON-STRICT": either verdict is expected (a peer whose behaviour depends on
+            // how TCP delivers our writes, where the RFC allows both).
+            Some(v) if v.split('|').any(|alt| alt.trim() == r.verdict.as_str()) => {}
             Some(v) => diffs.push(format!(
                 "{}: expected {v}, got {} ({})",
                 r.id,

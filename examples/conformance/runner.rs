@@ -357,6 +357,10 @@ impl Session {
                         self.wire.log.push("·", format!("sending {} bytes in {} writes of {min}–{max} bytes, {delay_ms} ms apart", bytes.len(), cuts.len()));
                     }
                     for (i, (a, b)) in cuts.iter().enumerate() {
+                        if i > 0 && delay_ms == 0 && b - a <= 16 {
+                            // Tiny writes back to back: let our reader see a Close first.
+                            std::thread::yield_now();
+                        }
                         if i > 0 && delay_ms > 0 {
                             self.pump_until(
                                 Instant::now() + Duration::from_millis(delay_ms),

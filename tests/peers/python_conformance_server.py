@@ -6,7 +6,7 @@ Usage: python_conformance_server.py [--timeout SECONDS]
 Listens on 127.0.0.1 with an ephemeral port and prints `PORT <n>` on stdout (flushed) once
 listening. Echoes every text and binary message unchanged, with no limit on message size and
 no keepalive pings of its own (the suite judges what the library does on its own, nothing
-else). Exits when stdin reaches EOF or after --timeout seconds (default 600).
+else). Exits after --timeout seconds (default 600); .ci/conformance stops it by its PID.
 """
 
 import argparse
@@ -45,12 +45,8 @@ async def main():
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"PORT {port}", flush=True)
-        loop = asyncio.get_running_loop()
-        stdin_eof = loop.run_in_executor(None, sys.stdin.buffer.read)
-        try:
-            await asyncio.wait_for(stdin_eof, args.timeout)
-        except asyncio.TimeoutError:
-            print(f"python_conformance_server: exiting after {args.timeout} s", file=sys.stderr, flush=True)
+        await asyncio.sleep(args.timeout)
+        print(f"python_conformance_server: exiting after {args.timeout} s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
@@ -58,7 +54,3 @@ if __name__ == "__main__":
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
-    # The executor thread may still block on stdin: leave without waiting for it.
-    sys.stdout.flush()
-    import os
-    os._exit(0)
