@@ -829,7 +829,7 @@ fn group6(t: &mut Table) {
     n = 0;
     for (what, seq) in invalid {
         let (seq_head, seq_tail) = seq.split_at(1);
-        let layouts: [(&str, Vec<u8>, Vec<u8>, Vec<u8>, bool); 4] = [
+        let layouts: [Layout; 4] = [
             (
                 "at the end of the 1st fragment",
                 [prefix, seq].concat(),
@@ -879,6 +879,10 @@ fn group6(t: &mut Table) {
         }
     }
 }
+
+/// Where an invalid sequence sits in a 3-fragment message: description, the three
+/// fragments, and whether the failure must come before the third is sent.
+type Layout = (&'static str, Vec<u8>, Vec<u8>, Vec<u8>, bool);
 
 fn one_octet_fragments(payload: &[u8]) -> Vec<FrameSpec> {
     let n = payload.len();
