@@ -17,7 +17,7 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
@@ -172,6 +172,7 @@ impl<S: Read + Write> WebSocket<S> {
                         self.failure_reported = true;
                         // §7.1.7: send our Close while the connection is still writable.
                         let _ = self.flush_ignoring_would_block();
+                        self.linger();
                         return Err(Error::Protocol(e));
                     }
                 }
@@ -215,9 +216,7 @@ impl<S: Read + Write> WebSocket<S> {
             // §7.1.1: "when a server is instructed to _Close the WebSocket Connection_ it
             // SHOULD initiate a TCP Close immediately". (Without a hook, dropping the
             // WebSocket does it.)
-            if let Some(shutdown) = self.shutdown.take() {
-                let _ = shutdown(&self.stream);
-            }
+            self.linger();
         }
         if self.conn.role() == Role::Client && !self.eof {
             // §7.1.1: "when a client is instructed to [close], it SHOULD wait for a TCP Close
@@ -239,6 +238,41 @@ impl<S: Read + Write> WebSocket<S> {
             self.eof = true;
         }
         Err(Error::ConnectionClosed)
+    }
+
+    /// Close our sending side and wait (at most `Config::close_timeout`) for the peer to
+    /// close its own, discarding what it still sends: §7.1.1's clean close ("call shutdown()
+    /// with SHUT_WR on the socket, call recv() until obtaining a return value of 0"). Closing
+    /// a socket that still has unread input makes the kernel answer with a reset, which can
+    /// destroy our Close frame in the peer's receive queue before the peer reads it. Only on
+    /// streams whose shutdown and timeouts the driver knows (TCP from `accept_tcp` and
+    /// `connect_with`); once.
+    fn linger(&mut self) {
+        let (Some(shutdown), Some(set_timeout)) = (self.shutdown.take(), self.set_read_timeout)
+        else {
+            return;
+        };
+        if shutdown(&self.stream).is_err() || self.eof {
+            return;
+        }
+        let deadline = Instant::now() + self.conn.config().close_timeout;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || set_timeout(&self.stream, Some(left)).is_err() {
+                break;
+            }
+            self.close_timer_armed = true;
+            match self.stream.read(&mut scratch) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
     }
 
     /// Bound the blocking reads of the closing handshake by `Config::close_timeout`, on
