@@ -98,7 +98,8 @@ fn refused_header_is_not_consumed_whatever_the_chunking() {
 /// settles the owed Pong), so the output queue grows without bound past `max_write_buffer`.
 /// Expected: at most the budget plus one owed Pong (§5.5.3 lets an endpoint answer only the
 /// most recent Ping). Actual: 100 Pings of 125 bytes queue 12 700 bytes with a 2 048-byte
-/// budget. Fixed: a Pong is queued only once the previous one has been written.
+/// budget. Fixed: a Pong is queued only while it fits in the write budget; past it, only
+/// the most recent Ping waits for its Pong.
 #[test]
 fn ping_flood_against_a_blocked_writer_stays_within_the_write_budget() {
     let config = Config { max_write_buffer: 2048, ..Config::default() };

@@ -97,6 +97,41 @@ fn of_several_pings_at_least_the_most_recent_is_answered() {
 }
 
 #[test]
+fn every_ping_is_answered_in_order_while_the_write_budget_has_room() {
+    let mut server = server();
+    let mut bytes = Vec::new();
+    for i in 0..10u8 {
+        bytes.extend(client_frame(true, OpCode::Ping, &[b'p', b'0' + i]));
+    }
+    assert_eq!(feed_ok(&mut server, &bytes).len(), 10);
+    let frames = output_frames(&mut server);
+    assert_eq!(frames.len(), 10);
+    for (i, frame) in frames.iter().enumerate() {
+        assert_eq!(frame.header.opcode, OpCode::Pong);
+        assert_eq!(&frame.payload[..], &[b'p', b'0' + i as u8]);
+    }
+}
+
+#[test]
+fn when_the_write_budget_is_full_only_the_latest_ping_waits_for_its_pong() {
+    // A peer that floods Pings and never reads: the queue stops at the budget; the Pong for
+    // the most recent Ping goes out once there is room (§5.5.3 allows answering only it).
+    let config = Config { max_write_buffer: 300, ..Config::default() };
+    let mut server = Connection::new(Role::Server, config);
+    for i in 0..100u8 {
+        feed_ok(&mut server, &client_frame(true, OpCode::Ping, &[i; 100]));
+        assert!(server.output_len() <= 300, "{} bytes queued", server.output_len());
+    }
+    let first = output_frames(&mut server);
+    assert_eq!(first.len(), 2, "two 102-byte Pongs fit in 300 bytes");
+    assert_eq!(&first[0].payload[..], &[0; 100]);
+    // Now that the queue drained, the owed Pong (for Ping 99) is queued.
+    let later = output_frames(&mut server);
+    assert_eq!(later.len(), 1);
+    assert_eq!(&later[0].payload[..], &[99; 100]);
+}
+
+#[test]
 fn an_unsolicited_pong_is_delivered_and_not_answered() {
     let mut server = server();
     assert_eq!(

@@ -123,8 +123,6 @@ pub struct Connection {
     /// The Pong owed for the most recent Ping not yet answered (§5.5.3: an endpoint "MAY
     /// elect to send a Pong frame for only the most recently processed Ping frame").
     pong_owed: Option<Bytes>,
-    /// Where the last queued Pong ends in the outgoing stream.
-    pong_queued_until: u64,
     /// Our own outgoing fragmented message: its opcode while unfinished.
     sending_fragmented: Option<OpCode>,
     send_utf8: Utf8Validator,
@@ -151,7 +149,6 @@ impl Connection {
             utf8: Utf8Validator::new(),
             output: Output::default(),
             pong_owed: None,
-            pong_queued_until: 0,
             sending_fragmented: None,
             send_utf8: Utf8Validator::new(),
             masks: MaskSource::new(),
@@ -329,6 +326,7 @@ impl Connection {
                 // (Our own Close does not excuse it: only data frames may not follow it.)
                 if self.close_received.is_none() {
                     self.pong_owed = Some(payload.clone());
+                    self.settle_owed_pong();
                 }
                 Some(Message::Ping(payload))
             }
@@ -564,11 +562,15 @@ impl Connection {
         }
     }
 
-    /// Queue the owed Pong, unless an earlier Pong is still waiting to be written: then the
-    /// owed one (always for the most recent Ping) waits too. A peer that floods Pings and
-    /// never reads thus gets at most one Pong queued, not one per Ping.
+    /// Queue the owed Pong if it fits in `Config::max_write_buffer`. When the peer does not
+    /// read and the queue is full, only the most recent Ping's Pong is kept, to be queued once
+    /// there is room (§5.5.3: an endpoint "MAY elect to send a Pong frame for only the most
+    /// recently processed Ping frame"): a Ping flood cannot grow the queue past the budget.
     fn settle_owed_pong(&mut self) {
-        if self.output.written_total() < self.pong_queued_until {
+        let Some(payload) = &self.pong_owed else {
+            return;
+        };
+        if self.output.len() + payload.len() + 2 > self.config.max_write_buffer {
             return;
         }
         self.queue_owed_pong();
@@ -577,7 +579,6 @@ impl Connection {
     fn queue_owed_pong(&mut self) {
         if let Some(payload) = self.pong_owed.take() {
             self.queue_frame(true, OpCode::Pong, &payload);
-            self.pong_queued_until = self.output.queued_total();
         }
     }
 

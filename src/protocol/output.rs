@@ -23,9 +23,6 @@ pub(crate) struct Output {
     staging: BytesMut,
     /// Total unwritten bytes.
     len: usize,
-    /// Bytes ever queued, and ever written: positions in the outgoing stream.
-    queued_total: u64,
-    written_total: u64,
 }
 
 impl Output {
@@ -45,17 +42,6 @@ impl Output {
     /// Account for `n` bytes appended to the staging buffer.
     pub(crate) fn grew(&mut self, n: usize) {
         self.len += n;
-        self.queued_total += n as u64;
-    }
-
-    /// Position, in the outgoing stream, just after the last byte queued.
-    pub(crate) fn queued_total(&self) -> u64 {
-        self.queued_total
-    }
-
-    /// Position, in the outgoing stream, just after the last byte written.
-    pub(crate) fn written_total(&self) -> u64 {
-        self.written_total
     }
 
     /// Append a payload, by reference when it is large enough to be worth a segment.
@@ -69,7 +55,6 @@ impl Output {
             self.staging.extend_from_slice(payload);
         }
         self.len += payload.len();
-        self.queued_total += payload.len() as u64;
     }
 
     /// Fill `dst` with the unwritten bytes in order; returns how many slices were filled.
@@ -92,7 +77,6 @@ impl Output {
     pub(crate) fn advance(&mut self, mut n: usize) {
         n = n.min(self.len);
         self.len -= n;
-        self.written_total += n as u64;
         while n > 0 {
             match self.segments.front_mut() {
                 Some(front) if front.len() <= n => {
@@ -123,7 +107,6 @@ impl Output {
         }
         all.extend_from_slice(&self.staging);
         self.staging.clear();
-        self.written_total += self.len as u64;
         self.len = 0;
         all
     }
