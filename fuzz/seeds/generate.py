@@ -5,7 +5,8 @@ Byte-level targets get the RFC's own examples (§1.3/§4 handshake, §5.7 frames
 cases. The byte-level targets that take chunk sizes expect a first byte N (0-15) and N size
 bytes before the stream; seeds come both whole (N=0) and cut. The structured targets
 (connection_*, roundtrip) decode their input with `arbitrary`; their seeds are the §5.7
-frames as raw bytes plus small inputs kept from a smoke run (see fuzz/README.md).
+frames as raw bytes (written here) plus ten small inputs (`campaign-*`) kept from the
+campaign corpus (see fuzz/README.md); this script does not touch those.
 Run from the repository root: python3 fuzz/seeds/generate.py
 """
 import os
