@@ -209,9 +209,13 @@ impl Connection {
         &mut self.read_buf
     }
 
-    /// Append the peer's bytes (copying them into the read buffer).
+    /// Append the peer's bytes (copying them into the read buffer). Once the connection is
+    /// terminated the bytes are dropped: nothing after the close handshake or a failure is
+    /// processed (§7.1.7), so nothing is kept either.
     pub fn receive(&mut self, bytes: &[u8]) {
-        self.read_buf.extend_from_slice(bytes);
+        if !self.is_terminated() {
+            self.read_buf.extend_from_slice(bytes);
+        }
     }
 
     /// How many more bytes the frame in progress needs (a read-size hint, at least 1).
@@ -256,6 +260,8 @@ impl Connection {
             return Err(failure.clone());
         }
         if self.is_terminated() {
+            // Bytes appended through `read_buf()` after the end are never processed.
+            self.read_buf.clear();
             return Ok(None);
         }
         loop {
