@@ -94,8 +94,9 @@ impl MaskSource {
 
     fn next_key(&mut self) -> [u8; 4] {
         if self.used + 4 > self.pool.len() {
-            // An OS without an entropy source cannot run a WebSocket client safely; there is
-            // no sensible way to continue without one.
+            // Not peer input: only the OS can make this fail (Linux's getrandom(2) blocks until
+            // seeded and then cannot fail). An OS without an entropy source cannot run a
+            // WebSocket client safely (§10.3), and there is no sensible way to go on without one.
             getrandom::fill(&mut self.pool).expect("the OS entropy source failed");
             self.used = 0;
         }
@@ -430,6 +431,8 @@ impl Connection {
             Message::Close(frame) => return self.close(frame.clone()),
         };
         self.ensure_can_send()?;
+        // Our own side of §5.5 ("All control frames MUST have a payload length of 125 bytes or
+        // less"); `check` holds the peer to the same rule.
         if opcode.is_control() && message.payload().len() > 125 {
             return Err(SendError::ControlPayloadTooLong { len: message.payload().len() });
         }
