@@ -48,7 +48,7 @@ fn echo(stream: TcpStream) {
         Ok(addr) => addr.to_string(),
         Err(_) => "unknown peer".to_string(),
     };
-    // `accept_tcp` bounds the handshake by `Config::handshake_timeout` (a client that never
+    // `accept_tcp` bounds the handshake by `Settings::handshake_timeout` (a client that never
     // sends its request cannot hold the thread) and the close handshake by `close_timeout`.
     // An echo has no protocol of its own, so it agrees to whichever subprotocol the client
     // prefers (a browser that offers some fails the connection if none is chosen).

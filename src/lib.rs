@@ -72,4 +72,4 @@ pub mod socket;
 
 pub use error::{Error, FrameError, HandshakeError, ProtocolError, SendError};
 pub use protocol::{CloseCode, CloseFrame, Config, Connection, Message, Role, State, Utf8Bytes};
-pub use socket::{WebSocket, accept, accept_tcp, accept_with, connect, connect_with};
+pub use socket::{Settings, WebSocket, accept, accept_tcp, accept_with, connect, connect_with};

@@ -1,5 +1,5 @@
 //! A slow or vanishing peer never hangs the driver: the opening handshake is bounded by
-//! `Config::handshake_timeout` and the closing handshake by `Config::close_timeout` (§7.1.1:
+//! `Settings::handshake_timeout` and the closing handshake by `Settings::close_timeout` (§7.1.1:
 //! a client "MAY close the connection ... if it has not received a TCP Close from the server
 //! in a reasonable time period").
 
@@ -9,13 +9,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rfc6455::handshake::{Accept, ClientRequest};
-use rfc6455::{CloseCode, Config, Error, accept_tcp, connect_with};
+use rfc6455::{CloseCode, Error, Settings, accept_tcp, connect_with};
 
-fn quick() -> Config {
-    Config {
+fn quick() -> Settings {
+    Settings {
         handshake_timeout: Duration::from_millis(300),
         close_timeout: Duration::from_millis(300),
-        ..Config::default()
+        ..Settings::default()
     }
 }
 

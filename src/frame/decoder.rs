@@ -9,9 +9,9 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::error::FrameError;
 use super::header::FrameHeader;
 use super::mask::apply_mask;
-use crate::error::FrameError;
 
 /// A complete frame: its header and its unmasked payload.
 #[derive(Debug, Clone, PartialEq, Eq)]

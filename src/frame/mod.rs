@@ -7,10 +7,12 @@
 
 mod builder;
 mod decoder;
+mod error;
 mod header;
 mod mask;
 
 pub use builder::RawFrame;
 pub use decoder::{Frame, FrameDecoder, encode_frame};
+pub use error::FrameError;
 pub use header::{FrameHeader, LengthForm, MAX_HEADER_LEN, OpCode};
 pub use mask::{apply_mask, apply_mask_naive};

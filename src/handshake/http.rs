@@ -14,12 +14,15 @@ const END_OF_HEAD: &[u8] = b"\r\n\r\n";
 pub(crate) struct HeadScanner {
     /// Bytes of the buffer already searched: no `\r\n\r\n` ends before this position.
     scanned: usize,
-    /// Total bytes examined over the parser's life (for tests that check linearity).
+    /// Total bytes examined over the parser's life (for tests and fuzzers that check the
+    /// cost stays linear; not compiled into ordinary builds).
+    #[cfg(any(test, fuzzing))]
     examined: u64,
 }
 
 impl HeadScanner {
     /// Total bytes examined so far, overlap included.
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn examined(&self) -> u64 {
         self.examined
     }
@@ -41,7 +44,10 @@ impl HeadScanner {
         // Back up 3 bytes: the blank line may straddle the old and the new bytes.
         let start = self.scanned.saturating_sub(END_OF_HEAD.len() - 1).min(stop);
         let window = buf.get(start..stop).unwrap_or_default();
-        self.examined += window.len() as u64;
+        #[cfg(any(test, fuzzing))]
+        {
+            self.examined += window.len() as u64;
+        }
         if let Some(pos) = window.windows(END_OF_HEAD.len()).position(|w| w == END_OF_HEAD) {
             return Ok(Some(start + pos + END_OF_HEAD.len()));
         }

@@ -59,7 +59,9 @@ impl RequestParser {
     }
 
     /// Total bytes this parser has examined while looking for the end of heads (for tests
-    /// that check the cost stays linear in the bytes received).
+    /// and fuzzers that check the cost stays linear in the bytes received). Only in test
+    /// and `cfg(fuzzing)` builds: it is not part of the public API.
+    #[cfg(any(test, fuzzing))]
     pub fn bytes_scanned(&self) -> u64 {
         self.scanner.examined()
     }
@@ -437,5 +439,109 @@ mod tests {
         assert_eq!(absolute_path("HTTPS://h"), Some("/"));
         assert_eq!(absolute_path("http://h?q"), Some("/"));
         assert_eq!(absolute_path("/chat"), None);
+    }
+
+    /// Heads that arrive in pieces: each byte is scanned a bounded number of times
+    /// (CVE-2023-43669 class), with `bytes_scanned`, the parser's test-only counter. The rest
+    /// of this behaviour is tested in `tests/handshake_incremental.rs`.
+    mod incremental {
+        use bytes::BytesMut;
+
+        use crate::handshake::{HandshakeError, Limits, RequestParser};
+
+        const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
+        Host: server.example.com\r\n\
+        Upgrade: websocket\r\n\
+        Connection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\
+        \r\n";
+
+        /// A masked text frame "Hi" the client may send right behind its handshake.
+        const FRAME: &[u8] = &[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2];
+
+        #[test]
+        fn dribbled_one_byte_at_a_time_with_trailing_frame() {
+            let mut input = REQUEST.to_vec();
+            input.extend_from_slice(FRAME);
+            let mut parser = RequestParser::new(Limits::default());
+            let mut buf = BytesMut::new();
+            let mut fed = 0;
+            let request = loop {
+                buf.extend_from_slice(&input[fed..fed + 1]);
+                fed += 1;
+                if let Some(r) = parser.parse(&mut buf).unwrap() {
+                    break r;
+                }
+            };
+            // The head ends exactly at the blank line; nothing beyond it was needed.
+            assert_eq!(fed, REQUEST.len());
+            assert_eq!(request.target(), "/chat");
+            assert!(buf.is_empty());
+            // The frame bytes arriving later stay untouched in the buffer for the frame layer.
+            buf.extend_from_slice(&input[fed..]);
+            assert_eq!(&buf[..], FRAME);
+            // Each byte was looked at a bounded number of times.
+            assert!(parser.bytes_scanned() <= 4 * REQUEST.len() as u64);
+        }
+
+        #[test]
+        fn a_mebibyte_of_garbage_is_refused_at_the_budget() {
+            let limits = Limits::default();
+            let mut parser = RequestParser::new(limits);
+            let mut buf = BytesMut::new();
+            let chunk = [b'a'; 1024];
+            let mut fed = 0;
+            let err = loop {
+                assert!(fed < 1024 * 1024, "never refused");
+                buf.extend_from_slice(&chunk);
+                fed += chunk.len();
+                match parser.parse(&mut buf) {
+                    Ok(None) => {}
+                    Ok(Some(_)) => panic!("garbage accepted"),
+                    Err(e) => break e,
+                }
+            };
+            // Refused as soon as the budget was reached, not after the whole mebibyte.
+            assert_eq!(fed, limits.max_head_bytes);
+            assert_eq!(err, HandshakeError::HeadTooLarge { max: limits.max_head_bytes });
+            let response = err.response().unwrap();
+            assert_eq!(response.status, 431);
+            assert_eq!(response.reason, "Request Header Fields Too Large");
+            // The error is final; calling again does not scan again.
+            let scanned = parser.bytes_scanned();
+            buf.extend_from_slice(&chunk);
+            assert_eq!(parser.parse(&mut buf).unwrap_err(), err);
+            assert_eq!(parser.bytes_scanned(), scanned);
+        }
+
+        #[test]
+        fn a_mebibyte_dribbled_without_end_of_head_costs_linear_scanning() {
+            let limits = Limits::default();
+            let mut parser = RequestParser::new(limits);
+            let mut buf = BytesMut::new();
+            let mut fed = 0u64;
+            // A plausible head that never ends: header lines, one byte at a time.
+            let line = b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+            let mut result = Ok(None);
+            'feed: for _ in 0..(1024 * 1024 / line.len()) {
+                for &b in line {
+                    buf.extend_from_slice(&[b]);
+                    fed += 1;
+                    result = parser.parse(&mut buf);
+                    if result.is_err() {
+                        break 'feed;
+                    }
+                }
+            }
+            assert_eq!(result.unwrap_err().status(), Some(431));
+            assert_eq!(fed, limits.max_head_bytes as u64);
+            // O(n): each new byte plus at most 3 bytes of overlap per call.
+            assert!(
+                parser.bytes_scanned() <= 4 * fed,
+                "{} scanned for {fed}",
+                parser.bytes_scanned()
+            );
+        }
     }
 }

@@ -186,7 +186,9 @@ impl ResponseParser {
         Err(HandshakeError::ConnectionClosed)
     }
 
-    /// Total bytes examined while looking for the end of the head.
+    /// Total bytes examined while looking for the end of the head. Only in test and
+    /// `cfg(fuzzing)` builds: it is not part of the public API.
+    #[cfg(any(test, fuzzing))]
     pub fn bytes_scanned(&self) -> u64 {
         self.scanner.examined()
     }

@@ -5,10 +5,10 @@
 //! [`check`] on each header before reading its payload, so a frame is refused before a byte
 //! of a bad payload is buffered.
 
-use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, LengthForm, OpCode};
 
 use super::config::Config;
+use super::error::ProtocolError;
 
 /// Which end of the connection we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::error::ProtocolError;
+use super::error::ProtocolError;
 
 /// A close status code (§7.4). Any `u16` is representable; [`CloseCode::is_sendable`] says
 /// whether an endpoint may put it in a Close frame.

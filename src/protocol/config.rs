@@ -1,10 +1,10 @@
-//! Budgets and switches for one connection. Every field has a documented default.
+//! [`Config`]: the budgets and switches the sans-IO core enforces, each with its default.
+//!
+//! Only what [`super::Connection`] itself enforces lives here. The opening handshake's budgets
+//! are [`crate::handshake::Limits`]; timeouts belong to whoever owns the clock (the std
+//! driver's `socket::Settings`, or your own event loop).
 
-use std::time::Duration;
-
-use crate::handshake::Limits;
-
-/// Configuration of a connection (sans-IO core and driver).
+/// Budgets and switches of one connection's protocol core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Largest frame payload accepted from the peer. Default: 16 MiB.
@@ -20,14 +20,6 @@ pub struct Config {
     /// Most bytes queued for the peer and not yet written. Default: 64 MiB. A message that
     /// would exceed it is refused with `SendError::WriteBufferFull` (and handed back).
     pub max_write_buffer: usize,
-    /// How long to wait for the peer's Close after sending ours, and for the server to drop
-    /// TCP after the close handshake (§7.1.1). Default: 5 s. The core only reports the
-    /// deadline; the driver owns the clock.
-    pub close_timeout: Duration,
-    /// How long the opening handshake may take (driver). Default: 10 s.
-    pub handshake_timeout: Duration,
-    /// Budgets for the opening handshake's HTTP head. Default: 16 KiB, 64 header fields.
-    pub handshake_limits: Limits,
     /// Reject payload lengths not encoded in the minimal number of bytes (§5.2: "the minimal
     /// number of bytes MUST be used to encode the length"). Default: true.
     pub reject_non_minimal_lengths: bool,
@@ -40,9 +32,6 @@ impl Default for Config {
             max_message_size: 64 << 20,
             max_fragments: 65_536,
             max_write_buffer: 64 << 20,
-            close_timeout: Duration::from_secs(5),
-            handshake_timeout: Duration::from_secs(10),
-            handshake_limits: Limits::default(),
             reject_non_minimal_lengths: true,
         }
     }

@@ -9,7 +9,7 @@
 //! The connection owns its read buffer so that payloads can be split off it without a copy.
 //! Replies the RFC obliges (a Pong for a Ping, the Close echo, the Close that fails the
 //! connection) are queued by the connection itself. It never reads a clock: the driver
-//! times the close handshake with [`Config::close_timeout`].
+//! times the close handshake (`socket::Settings::close_timeout`).
 
 use std::io::IoSlice;
 
@@ -18,11 +18,11 @@ use bytes::{Bytes, BytesMut};
 use super::check::{CheckState, FragmentProgress, Role, check};
 use super::close::{CloseCode, CloseFrame};
 use super::config::Config;
+use super::error::{ProtocolError, SendError};
 use super::message::{Message, Utf8Bytes};
 use super::output::Output;
 use super::utf8::Utf8Validator;
-use crate::error::{ProtocolError, SendError};
-use crate::frame::{FrameDecoder, FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::frame::{FrameDecoder, FrameError, FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 
 /// Where the connection is in its life (§7.1.3, §7.1.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -630,14 +630,12 @@ impl Connection {
 
 /// The connection's decoder has no payload budget of its own (`check` enforces
 /// `max_frame_size`), so it cannot refuse a frame; this keeps the match total anyway.
-fn unreachable_frame_error(e: crate::error::FrameError) -> Result<FrameHeader, ProtocolError> {
+fn unreachable_frame_error(e: FrameError) -> Result<FrameHeader, ProtocolError> {
     match e {
-        crate::error::FrameError::PayloadTooLong { declared, max } => {
-            Err(ProtocolError::FrameTooLarge {
-                len: declared,
-                max: usize::try_from(max).unwrap_or(usize::MAX),
-            })
-        }
+        FrameError::PayloadTooLong { declared, max } => Err(ProtocolError::FrameTooLarge {
+            len: declared,
+            max: usize::try_from(max).unwrap_or(usize::MAX),
+        }),
     }
 }
 

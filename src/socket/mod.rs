@@ -15,15 +15,20 @@
 //! [`Error::is_would_block`]) and the same call can be repeated later: no byte is lost or
 //! sent twice, because bytes are only consumed from the queues once the stream took them.
 
+mod handshake;
+mod settings;
+
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use crate::error::{Error, HandshakeError};
-use crate::handshake::{Accept, ClientRequest, HttpResponse, Request, RequestParser, Response};
-use crate::protocol::{CloseCode, CloseFrame, Config, Connection, Message, Role, State};
+use crate::error::Error;
+use crate::protocol::{CloseCode, CloseFrame, Connection, Message, Role, State};
+
+pub use handshake::{accept, accept_tcp, accept_with, connect, connect_with};
+pub use settings::Settings;
 
 /// Smallest read: enough for many small frames at once.
 const MIN_READ: usize = 16 * 1024;
@@ -46,13 +51,15 @@ fn shutdown_tcp(stream: &TcpStream) -> io::Result<()> {
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
+    /// The timeouts (and the budgets the handshake used).
+    settings: Settings,
     /// The stream reached end of file.
     eof: bool,
     /// A protocol error was already returned once; later reads report the closed state.
     failure_reported: bool,
     /// How to bound a blocking read on this stream, when the driver knows (streams made by
     /// [`connect_with`] and [`accept_tcp`]): used to time the close handshake with
-    /// `Config::close_timeout` instead of waiting forever for a vanished peer.
+    /// `Settings::close_timeout` instead of waiting forever for a vanished peer.
     set_read_timeout: Option<SetReadTimeout<S>>,
     /// The close timeout is armed on the stream.
     close_timer_armed: bool,
@@ -65,89 +72,27 @@ pub struct WebSocket<S> {
 impl<S: Read + Write> WebSocket<S> {
     /// Wrap a stream whose opening handshake is already done. `leftover` holds bytes read
     /// past the end of the handshake: they are the start of the WebSocket stream.
-    pub fn from_raw(stream: S, role: Role, config: Config, leftover: BytesMut) -> Self {
-        let mut conn = Connection::new(role, config);
+    pub fn from_raw(
+        stream: S,
+        role: Role,
+        settings: impl Into<Settings>,
+        leftover: BytesMut,
+    ) -> Self {
+        let settings = settings.into();
+        let mut conn = Connection::new(role, settings.protocol);
         if !leftover.is_empty() {
             *conn.read_buf() = leftover;
         }
         WebSocket {
             stream,
             conn,
+            settings,
             eof: false,
             failure_reported: false,
             set_read_timeout: None,
             close_timer_armed: false,
             shutdown: None,
         }
-    }
-
-    /// Client: send `request` over `stream`, read and validate the server's answer.
-    pub fn client(
-        mut stream: S,
-        request: &ClientRequest,
-        config: Config,
-    ) -> Result<(Self, Response), Error> {
-        stream.write_all(&request.to_bytes())?;
-        stream.flush()?;
-        let mut parser = request.response_parser(config.handshake_limits);
-        let mut buf = BytesMut::new();
-        let response = loop {
-            if let Some(response) = parser.parse(&mut buf)? {
-                break response;
-            }
-            if read_some(&mut stream, &mut buf, 4096)? == 0 {
-                // A non-101 without Content-Length ends with the connection: report it.
-                return match parser.parse_eof(&mut buf)? {
-                    Some(response) => {
-                        Ok((WebSocket::from_raw(stream, Role::Client, config, buf), response))
-                    }
-                    None => Err(HandshakeError::ConnectionClosed.into()),
-                };
-            }
-        };
-        Ok((WebSocket::from_raw(stream, Role::Client, config, buf), response))
-    }
-
-    /// Server: read the client's opening handshake and accept it with no subprotocol.
-    pub fn server(stream: S, config: Config) -> Result<Self, Error> {
-        Self::server_with(stream, config, |_| Ok(Accept::default()))
-    }
-
-    /// Server: read the client's opening handshake, show it to `callback`, and answer with
-    /// the 101 built from its [`Accept`] or with the [`HttpResponse`] it rejects with. An
-    /// invalid request is answered with the status its [`HandshakeError`] carries (400, 426,
-    /// 431 …) before the error is returned.
-    pub fn server_with(
-        mut stream: S,
-        config: Config,
-        callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
-    ) -> Result<Self, Error> {
-        let mut parser = RequestParser::new(config.handshake_limits);
-        let mut buf = BytesMut::new();
-        let request = loop {
-            match parser.parse(&mut buf) {
-                Ok(Some(request)) => break request,
-                Ok(None) => {}
-                Err(e) => return Err(reply_and_fail(&mut stream, e)),
-            }
-            if read_some(&mut stream, &mut buf, 4096)? == 0 {
-                return Err(HandshakeError::ConnectionClosed.into());
-            }
-        };
-        let response = match callback(&request) {
-            Ok(accept) => match request.accept(&accept) {
-                Ok(response) => response,
-                Err(e) => return Err(reply_and_fail(&mut stream, e)),
-            },
-            Err(rejection) => {
-                stream.write_all(&rejection.to_bytes())?;
-                stream.flush()?;
-                return Err(HandshakeError::Rejected(rejection).into());
-            }
-        };
-        stream.write_all(&response.to_bytes())?;
-        stream.flush()?;
-        Ok(WebSocket::from_raw(stream, Role::Server, config, buf))
     }
 
     /// The next message. Pings are answered by the connection itself and still returned;
@@ -240,7 +185,7 @@ impl<S: Read + Write> WebSocket<S> {
         Err(Error::ConnectionClosed)
     }
 
-    /// Close our sending side and wait (at most `Config::close_timeout`) for the peer to
+    /// Close our sending side and wait (at most `Settings::close_timeout`) for the peer to
     /// close its own, discarding what it still sends: §7.1.1's clean close ("call shutdown()
     /// with SHUT_WR on the socket, call recv() until obtaining a return value of 0"). Closing
     /// a socket that still has unread input makes the kernel answer with a reset, which can
@@ -255,7 +200,7 @@ impl<S: Read + Write> WebSocket<S> {
         if shutdown(&self.stream).is_err() || self.eof {
             return;
         }
-        let deadline = Instant::now() + self.conn.config().close_timeout;
+        let deadline = Instant::now() + self.settings.close_timeout;
         let mut scratch = [0u8; 4096];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -275,11 +220,11 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Bound the blocking reads of the closing handshake by `Config::close_timeout`, on
+    /// Bound the blocking reads of the closing handshake by `Settings::close_timeout`, on
     /// streams whose timeout the driver can set. A read that then times out ends the wait.
     fn arm_close_timer(&mut self) -> Result<(), Error> {
         if let (Some(set), false) = (self.set_read_timeout, self.close_timer_armed) {
-            set(&self.stream, Some(self.conn.config().close_timeout))?;
+            set(&self.stream, Some(self.settings.close_timeout))?;
             self.close_timer_armed = true;
         }
         Ok(())
@@ -357,6 +302,11 @@ impl<S: Read + Write> WebSocket<S> {
         Ok(read_some(&mut self.stream, self.conn.read_buf(), want)?)
     }
 
+    /// The settings this connection was made with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// The sans-IO connection inside.
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -397,74 +347,4 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut BytesMut, max: usize) -> io::Res
     let n = *result.as_ref().unwrap_or(&0);
     buf.truncate(start + n);
     result
-}
-
-/// Send the HTTP answer a handshake error carries, then hand the error back.
-fn reply_and_fail<S: Write>(stream: &mut S, error: HandshakeError) -> Error {
-    if let Some(response) = error.response() {
-        let _ = stream.write_all(&response.to_bytes());
-        let _ = stream.flush();
-    }
-    Error::Handshake(error)
-}
-
-/// Open a TCP connection to a `ws://` URL and perform the client handshake.
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
-    connect_with(ClientRequest::new(url)?, Config::default())
-}
-
-/// [`connect`] with a prepared request (origin, subprotocols, headers) and a configuration.
-/// The handshake is bounded by `config.handshake_timeout`; the returned stream has no
-/// timeouts set.
-pub fn connect_with(
-    request: ClientRequest,
-    config: Config,
-) -> Result<(WebSocket<TcpStream>, Response), Error> {
-    let url = request.url();
-    let stream = TcpStream::connect((url.host.as_str(), url.port))?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(config.handshake_timeout))?;
-    stream.set_write_timeout(Some(config.handshake_timeout))?;
-    let (mut ws, response) = WebSocket::client(stream, &request, config)?;
-    ws.get_ref().set_read_timeout(None)?;
-    ws.get_ref().set_write_timeout(None)?;
-    ws.set_read_timeout = Some(TcpStream::set_read_timeout);
-    ws.shutdown = Some(shutdown_tcp);
-    Ok((ws, response))
-}
-
-/// Perform the server handshake on a TCP stream, bounded by `config.handshake_timeout` (a
-/// client that sends its request slowly, or never, gets a timeout error instead of holding
-/// the thread). The returned stream has no timeouts set, except that the close handshake is
-/// bounded by `config.close_timeout`.
-pub fn accept_tcp(
-    stream: TcpStream,
-    config: Config,
-    callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
-) -> Result<WebSocket<TcpStream>, Error> {
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(config.handshake_timeout))?;
-    stream.set_write_timeout(Some(config.handshake_timeout))?;
-    let mut ws = WebSocket::server_with(stream, config, callback)?;
-    ws.get_ref().set_read_timeout(None)?;
-    ws.get_ref().set_write_timeout(None)?;
-    ws.set_read_timeout = Some(TcpStream::set_read_timeout);
-    ws.shutdown = Some(shutdown_tcp);
-    Ok(ws)
-}
-
-/// Perform the server handshake on `stream` with the default configuration, accepting any
-/// valid request without a subprotocol.
-pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
-    WebSocket::server(stream, Config::default())
-}
-
-/// Perform the server handshake, letting `callback` see the request and accept (choosing a
-/// subprotocol, adding headers) or reject it.
-pub fn accept_with<S: Read + Write>(
-    stream: S,
-    config: Config,
-    callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
-) -> Result<WebSocket<S>, Error> {
-    WebSocket::server_with(stream, config, callback)
 }
