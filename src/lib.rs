@@ -6,12 +6,17 @@
 //!
 //! | module | RFC 6455 | what it does |
 //! |---|---|---|
-//! | [`handshake`] | §1.3, §3, §4 | parses and validates the opening handshake (httparse tokenises; our code judges every header), computes `Sec-WebSocket-Accept`, builds the 101 and the rejections (400, 405, 426, 431 …); client URL, request and response validation |
-//! | [`frame`] | §5.2, §5.3 | the total frame model (any byte pattern is a [`frame::FrameHeader`]), header parse/encode into a 14-byte stack buffer, masking at any offset, an incremental zero-copy decoder |
-//! | [`protocol`] | §5.1, §5.4–§5.8, §6, §7, §8 | [`protocol::check`] judges each header for a role and state; [`Connection`] is the sans-IO state machine: reassembly, fail-fast UTF-8, ping/pong, the close handshake, budgets |
-//! | [`socket`] | — | [`WebSocket`]`<S: Read + Write>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking; it moves bytes and knows no rule |
-//! | [`dissect`] | §4, §5 | for learners: prints a handshake or a byte stream of frames field by field with the RFC's names, and flags every rule each one breaks |
-//! | [`error`] | §7.4, §4.2.2 | one error type per layer: a [`ProtocolError`] knows its close code, a [`HandshakeError`] knows its HTTP response |
+//! | [`handshake`] | §1.3, §3, §4 | parses and validates the opening handshake (httparse tokenises; our code judges every header), computes `Sec-WebSocket-Accept`, builds the 101 and the rejections (400, 405, 426, 431 …); client URL, request and response validation; its budgets ([`handshake::Limits`]) and its error ([`HandshakeError`], which knows its HTTP response) |
+//! | [`frame`] | §5.2, §5.3 | the total frame model (any byte pattern is a [`frame::FrameHeader`]), header parse/encode into a 14-byte stack buffer, masking at any offset, an incremental zero-copy decoder; its one refusal, [`FrameError`] |
+//! | [`protocol`] | §5.1, §5.4–§5.8, §6, §7, §8 | [`protocol::check`] judges each header for a role and state; [`Connection`] is the sans-IO state machine (receiving: reassembly, fail-fast UTF-8, ping/pong, the close handshake; sending: masking, fragments, our Close); its budgets ([`Config`]) and errors ([`ProtocolError`], which knows its close code, and [`SendError`]) |
+//! | [`socket`] | — | [`WebSocket`]`<S: Read + Write>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking; [`Settings`] (the core's `Config`, the handshake's `Limits`, the timeouts); it moves bytes and knows no rule |
+//! | [`dissect`] | §4, §5 | for learners: prints a handshake or a byte stream of frames field by field with the RFC's names, and flags every rule each one breaks (judged by the layers above, never by itself) |
+//! | [`error`] | — | the driver's [`Error`] (IO, the lifecycle, or one of the layers' errors), with every layer's error re-exported |
+//!
+//! Imports point one way, down: `frame` and `handshake` use no other layer, `protocol` uses
+//! `frame`, `socket` and `error` use those three, and `dissect` reads through `frame`,
+//! `protocol` and `handshake`. Nothing but the crate root imports `socket`, `error` or
+//! `dissect`.
 //!
 //! ## One connection, start to finish
 //!

@@ -17,7 +17,7 @@ mod utf8;
 pub use check::{CheckState, FragmentProgress, Role, check};
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
-pub use connection::{Connection, State};
+pub use connection::{Connection, ReceivedClose, State};
 pub use error::{ProtocolError, SendError};
 pub use message::{Message, Utf8Bytes};
 pub use utf8::{InvalidUtf8, Utf8Validator};

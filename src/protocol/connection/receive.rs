@@ -1,0 +1,300 @@
+//! Receiving (§5.2–§5.6, §7, §8): the peer's bytes in, messages out. Each header is judged by
+//! [`check`] before its payload is read; fragments are reassembled, text is validated as
+//! it arrives, Pings and Closes get the replies the RFC obliges, and a rule broken fails the
+//! connection (§7.1.7). End of stream settles the close code (§7.1.5).
+
+use bytes::{Bytes, BytesMut};
+
+use super::{Connection, ReceivedClose, State};
+use crate::frame::{FrameError, FrameHeader, OpCode};
+use crate::protocol::check::{CheckState, FragmentProgress, check};
+use crate::protocol::close::CloseFrame;
+use crate::protocol::error::ProtocolError;
+use crate::protocol::message::{Message, Utf8Bytes};
+use crate::protocol::utf8::Utf8Validator;
+
+/// What decoding one frame came to.
+enum FrameOutcome {
+    /// The frame is not complete yet: more bytes are needed.
+    NeedMore,
+    /// A frame was consumed without producing an event (a non-final fragment).
+    Consumed,
+    /// A frame completed an event: a message, a Ping, a Pong or a Close.
+    Event(Message),
+}
+
+/// A data message whose fragments are still arriving (§5.4).
+#[derive(Debug)]
+pub(super) struct Reassembly {
+    /// Text or Binary: the first fragment's opcode, which all fragments share.
+    opcode: OpCode,
+    /// The first fragment, kept by reference until a second one arrives.
+    first: Option<Bytes>,
+    /// Fragments joined so far (from the second fragment on); each byte is copied once.
+    joined: BytesMut,
+    /// Bytes received so far.
+    len: u64,
+    /// Fragments received so far.
+    fragments: usize,
+}
+
+impl Reassembly {
+    fn push(&mut self, payload: Bytes) {
+        self.len += payload.len() as u64;
+        self.fragments += 1;
+        if let Some(first) = self.first.take() {
+            self.joined.reserve(first.len() + payload.len());
+            self.joined.extend_from_slice(&first);
+        }
+        self.joined.extend_from_slice(&payload);
+    }
+
+    fn finish(self) -> Bytes {
+        match self.first {
+            Some(only) => only,
+            None => self.joined.freeze(),
+        }
+    }
+}
+
+impl Connection {
+    /// The read buffer: append the peer's bytes here (zero-copy path), then call
+    /// [`Connection::next_event`].
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        &mut self.read_buf
+    }
+
+    /// Append the peer's bytes (copying them into the read buffer). Once the connection is
+    /// terminated the bytes are dropped: nothing after the close handshake or a failure is
+    /// processed (§7.1.7), so nothing is kept either.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if !self.is_terminated() {
+            self.read_buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// How many more bytes the frame in progress needs (a read-size hint, at least 1).
+    pub fn bytes_wanted(&self) -> usize {
+        self.decoder.bytes_wanted(&self.read_buf).max(1)
+    }
+
+    /// The transport reached end of stream: no more bytes will arrive.
+    ///
+    /// Frames already in the read buffer are still delivered by [`Connection::next_event`]
+    /// (a server often sends its Close and closes TCP at once, and both arrive in one poll).
+    /// Once they are drained, a connection whose close handshake had not completed becomes
+    /// [`State::Aborted`] with close code 1006 (§7.1.5: "If _The WebSocket Connection is
+    /// Closed_ and no Close control frame was received by the endpoint ..., _The WebSocket
+    /// Connection Close Code_ is considered to be 1006"). Check [`Connection::state`] after
+    /// draining.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+        if self.read_buf.is_empty() {
+            self.settle_eof();
+        }
+    }
+
+    /// End of stream with nothing left to decode: abort unless the close handshake is over.
+    fn settle_eof(&mut self) {
+        if matches!(self.state, State::Open | State::CloseSent) {
+            self.state = State::Aborted;
+            self.reassembly = None;
+            self.pong_owed = None;
+        }
+    }
+
+    /// The next message from the bytes received so far, or `Ok(None)` when more bytes are
+    /// needed (or the connection no longer reads).
+    ///
+    /// A Ping is answered (the Pong is queued) and still reported; a Close is echoed and
+    /// reported. An error means the peer broke the protocol: the connection is now
+    /// [`State::Failed`] with a Close frame carrying [`ProtocolError::close_code`] queued,
+    /// and the same error is returned by every later call.
+    pub fn next_event(&mut self) -> Result<Option<Message>, ProtocolError> {
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
+        }
+        if self.is_terminated() {
+            // Bytes appended through `read_buf()` after the end are never processed.
+            self.read_buf.clear();
+            return Ok(None);
+        }
+        loop {
+            match self.next_frame() {
+                Ok(FrameOutcome::Event(message)) => return Ok(Some(message)),
+                Ok(FrameOutcome::Consumed) => continue,
+                Ok(FrameOutcome::NeedMore) => {
+                    if self.eof {
+                        self.settle_eof();
+                    }
+                    return Ok(None);
+                }
+                Err(error) => return Err(self.fail(error)),
+            }
+        }
+    }
+
+    /// Decode at most one frame.
+    fn next_frame(&mut self) -> Result<FrameOutcome, ProtocolError> {
+        let header = match self.decoder.decode_header(&mut self.read_buf) {
+            Ok(Some(header)) => header,
+            Ok(None) => return Ok(FrameOutcome::NeedMore),
+            Err(e) => unreachable_frame_error(e)?,
+        };
+        if !self.header_checked {
+            let state = CheckState {
+                role: self.role,
+                fragmented: self
+                    .reassembly
+                    .as_ref()
+                    .map(|r| FragmentProgress { bytes: r.len, fragments: r.fragments }),
+                allowed_rsv: 0,
+            };
+            check(&header, &state, &self.config)?;
+            self.header_checked = true;
+            if header.opcode == OpCode::Text {
+                self.utf8 = Utf8Validator::new();
+            }
+        }
+        let is_text = match header.opcode {
+            OpCode::Text => true,
+            OpCode::Continuation => {
+                self.reassembly.as_ref().is_some_and(|r| r.opcode == OpCode::Text)
+            }
+            _ => false,
+        };
+        let utf8 = &mut self.utf8;
+        let frame = self.decoder.decode_payload(&mut self.read_buf, |fresh| {
+            if is_text {
+                // §8.1: fail as soon as the bytes cannot be UTF-8, even mid-frame.
+                utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)
+            } else {
+                Ok(())
+            }
+        })?;
+        let Some(frame) = frame else {
+            return Ok(FrameOutcome::NeedMore);
+        };
+        self.header_checked = false;
+        let header = frame.header;
+        let payload = frame.payload;
+        let outcome = match header.opcode {
+            OpCode::Ping => {
+                // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
+                // in response, unless it already received a Close frame." §5.5.3: the Pong
+                // "must have identical "Application data"".
+                // (Our own Close does not excuse it: only data frames may not follow it.)
+                if self.close_received.is_none() {
+                    self.pong_owed = Some(payload.clone());
+                    self.settle_owed_pong();
+                }
+                FrameOutcome::Event(Message::Ping(payload))
+            }
+            OpCode::Pong => FrameOutcome::Event(Message::Pong(payload)),
+            OpCode::Close => FrameOutcome::Event(self.on_close(&payload)?),
+            OpCode::Text | OpCode::Binary if header.fin => {
+                FrameOutcome::Event(self.data_message(header.opcode, payload)?)
+            }
+            OpCode::Text | OpCode::Binary => {
+                self.reassembly = Some(Reassembly {
+                    opcode: header.opcode,
+                    first: Some(payload.clone()),
+                    joined: BytesMut::new(),
+                    len: payload.len() as u64,
+                    fragments: 1,
+                });
+                FrameOutcome::Consumed
+            }
+            OpCode::Continuation => {
+                // `check` guarantees a message is in progress.
+                let Some(mut reassembly) = self.reassembly.take() else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                reassembly.push(payload);
+                if header.fin {
+                    let opcode = reassembly.opcode;
+                    FrameOutcome::Event(self.data_message(opcode, reassembly.finish())?)
+                } else {
+                    self.reassembly = Some(reassembly);
+                    FrameOutcome::Consumed
+                }
+            }
+            // `check` refuses reserved opcodes before their payload is read.
+            OpCode::Reserved(opcode) => return Err(ProtocolError::ReservedOpcode { opcode }),
+        };
+        Ok(outcome)
+    }
+
+    fn data_message(&mut self, opcode: OpCode, payload: Bytes) -> Result<Message, ProtocolError> {
+        if opcode == OpCode::Text {
+            // §8.1: the message ended; it must not end inside a code point.
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            Ok(Message::Text(Utf8Bytes::from_validated(payload)))
+        } else {
+            Ok(Message::Binary(payload))
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Result<Message, ProtocolError> {
+        let frame = CloseFrame::parse(payload)?;
+        self.close_received = Some(match &frame {
+            Some(frame) => ReceivedClose::Status(frame.clone()),
+            None => ReceivedClose::NoStatus,
+        });
+        self.reassembly = None;
+        if !self.close_sent {
+            // §5.5.1: "If an endpoint receives a Close frame and did not previously send a
+            // Close frame, the endpoint MUST send a Close frame in response. (When sending a
+            // Close frame in response, the endpoint typically echos the status code it
+            // received.)"
+            let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+            self.queue_close(echo.as_ref());
+        }
+        self.state = State::Closed;
+        // Nothing after the Close is processed (§5.5.1: the peer "MUST NOT send any more
+        // data frames after sending a Close frame").
+        self.read_buf.clear();
+        Ok(Message::Close(frame))
+    }
+
+    /// _Fail the WebSocket Connection_ (§7.1.7): queue a Close with the error's code "while
+    /// the connection is still writable", stop reading, remember the error.
+    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+        if !self.close_sent {
+            // §7.1.7: "the endpoint SHOULD send a Close frame with an appropriate status code
+            // (Section 7.4) before proceeding to _Close the WebSocket Connection_."
+            let reason = short_reason(&error);
+            self.queue_close(Some(&CloseFrame::new(error.close_code(), reason)));
+        }
+        self.state = State::Failed;
+        self.read_buf.clear();
+        self.reassembly = None;
+        self.pong_owed = None;
+        self.failure = Some(error.clone());
+        error
+    }
+}
+
+/// The connection's decoder has no payload budget of its own (`check` enforces
+/// `max_frame_size`), so it cannot refuse a frame; this keeps the match total anyway.
+fn unreachable_frame_error(e: FrameError) -> Result<FrameHeader, ProtocolError> {
+    match e {
+        FrameError::PayloadTooLong { declared, max } => Err(ProtocolError::FrameTooLarge {
+            len: declared,
+            max: usize::try_from(max).unwrap_or(usize::MAX),
+        }),
+    }
+}
+
+/// A close reason for a failure: the error's words, cut to fit 123 bytes on a char boundary.
+fn short_reason(error: &ProtocolError) -> String {
+    let mut reason = error.to_string();
+    if reason.len() > 123 {
+        let mut cut = 123;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}

@@ -1,0 +1,250 @@
+//! Sending (§5.1, §5.3–§5.5, §7): messages in, encoded frames queued for the peer. Frames are
+//! masked when we are the client, fragments must not interleave, nothing but an owed Pong
+//! follows our Close, and the queue is held within `Config::max_write_buffer`.
+
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{Connection, State};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask, encode_frame};
+use crate::protocol::check::Role;
+use crate::protocol::close::CloseFrame;
+use crate::protocol::error::SendError;
+use crate::protocol::message::Message;
+use crate::protocol::utf8::Utf8Validator;
+
+/// A source of masking keys: OS entropy fetched in batches (§5.3: "the masking key MUST be
+/// derived from a strong source of entropy"). One `getrandom` call serves 64 frames.
+#[derive(Debug)]
+pub(super) struct MaskSource {
+    pool: [u8; 256],
+    used: usize,
+}
+
+impl MaskSource {
+    pub(super) fn new() -> Self {
+        MaskSource { pool: [0; 256], used: 256 }
+    }
+
+    fn next_key(&mut self) -> [u8; 4] {
+        if self.used + 4 > self.pool.len() {
+            // Not peer input: only the OS can make this fail (Linux's getrandom(2) blocks until
+            // seeded and then cannot fail). An OS without an entropy source cannot run a
+            // WebSocket client safely (§10.3), and there is no sensible way to go on without one.
+            getrandom::fill(&mut self.pool).expect("the OS entropy source failed");
+            self.used = 0;
+        }
+        let mut key = [0; 4];
+        key.copy_from_slice(&self.pool[self.used..self.used + 4]);
+        self.used += 4;
+        key
+    }
+}
+
+impl Connection {
+    /// Queue a message. Text and Binary are sent as one frame; Ping and Pong carry at most
+    /// 125 bytes; `Message::Close` is [`Connection::close`].
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        let opcode = match &message {
+            Message::Text(_) => OpCode::Text,
+            Message::Binary(_) => OpCode::Binary,
+            Message::Ping(_) => OpCode::Ping,
+            Message::Pong(_) => OpCode::Pong,
+            Message::Close(frame) => return self.close(frame.clone()),
+        };
+        self.ensure_can_send()?;
+        // Our own side of §5.5 ("All control frames MUST have a payload length of 125 bytes or
+        // less"); `check` holds the peer to the same rule.
+        if opcode.is_control() && message.payload().len() > 125 {
+            return Err(SendError::ControlPayloadTooLong { len: message.payload().len() });
+        }
+        if !opcode.is_control() && self.sending_fragmented.is_some() {
+            return Err(SendError::FragmentOutOfOrder);
+        }
+        self.ensure_room(message.payload().len(), || message.clone())?;
+        let payload = match message {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close(_) => Bytes::new(),
+        };
+        self.queue_frame(true, opcode, &payload);
+        Ok(())
+    }
+
+    /// Queue one fragment of a message (§5.4): the first with `OpCode::Text` or
+    /// `OpCode::Binary`, the rest with `OpCode::Continuation`, the last with `fin` set.
+    /// Control messages may be sent with [`Connection::send`] between fragments. Text
+    /// fragments may split a code point, but together must be UTF-8.
+    pub fn send_fragment(
+        &mut self,
+        opcode: OpCode,
+        payload: impl Into<Bytes>,
+        fin: bool,
+    ) -> Result<(), SendError> {
+        let payload = payload.into();
+        self.ensure_can_send()?;
+        let message_opcode = match (opcode, self.sending_fragmented) {
+            (OpCode::Text | OpCode::Binary, None) => opcode,
+            (OpCode::Continuation, Some(started)) => started,
+            _ => return Err(SendError::FragmentOutOfOrder),
+        };
+        if message_opcode == OpCode::Text {
+            if opcode == OpCode::Text {
+                self.send_utf8 = Utf8Validator::new();
+            }
+            let mut check = self.send_utf8.clone();
+            let valid = check.feed(&payload).is_ok() && (!fin || check.finish().is_ok());
+            if !valid {
+                return Err(SendError::InvalidUtf8);
+            }
+            self.send_utf8 = check;
+        }
+        self.ensure_room(payload.len(), || Message::Binary(payload.clone()))?;
+        self.queue_frame(fin, opcode, &payload);
+        self.sending_fragmented = if fin { None } else { Some(message_opcode) };
+        Ok(())
+    }
+
+    /// Start the closing handshake (§7.1.2) with an optional code and reason (at most 123
+    /// bytes). Idempotent once a Close was sent.
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), SendError> {
+        if self.close_sent || self.is_terminated() {
+            return Ok(());
+        }
+        if let Some(frame) = &frame {
+            if !frame.code.is_sendable() {
+                return Err(SendError::InvalidCloseCode { code: frame.code.0 });
+            }
+            if frame.reason.len() > 123 {
+                return Err(SendError::ControlPayloadTooLong { len: 2 + frame.reason.len() });
+            }
+        }
+        self.queue_close(frame.as_ref());
+        if self.state == State::Open {
+            self.state = State::CloseSent;
+        }
+        Ok(())
+    }
+
+    /// Queue any frame exactly as given, with no check at all: any FIN/RSV/opcode/mask and a
+    /// declared length that may differ from `payload.len()`. The payload is masked with the
+    /// header's key, if any. This is the tool for testing *other* implementations; it bypasses
+    /// every rule this crate enforces and every state change.
+    pub fn send_raw_frame(&mut self, header: &FrameHeader, payload: &[u8]) {
+        let before = self.output.staging().len();
+        encode_frame(header, payload, self.output.staging());
+        let after = self.output.staging().len();
+        self.output.grew(after - before);
+    }
+
+    fn ensure_can_send(&self) -> Result<(), SendError> {
+        // §5.5.1: "The application MUST NOT send any more data frames after sending a Close
+        // frame." (Control frames neither: the peer may already have stopped reading.)
+        if self.close_sent || self.is_terminated() { Err(SendError::AfterClose) } else { Ok(()) }
+    }
+
+    fn ensure_room(
+        &self,
+        payload_len: usize,
+        message: impl FnOnce() -> Message,
+    ) -> Result<(), SendError> {
+        if self.output.len() + payload_len + MAX_HEADER_LEN > self.config.max_write_buffer {
+            return Err(SendError::WriteBufferFull(message()));
+        }
+        Ok(())
+    }
+
+    pub(super) fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        // A Ping processed before this Close is still owed its Pong (§5.5.2 excuses only
+        // Pings that arrive after a Close); it goes out first, since nothing may follow
+        // our Close.
+        self.queue_owed_pong();
+        let payload = frame.map(CloseFrame::to_payload).unwrap_or_default();
+        self.queue_frame(true, OpCode::Close, &payload);
+        self.close_sent = true;
+    }
+
+    /// Encode one frame into the output queue, masking it when we are the client.
+    fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &Bytes) {
+        // §5.1: "a client MUST mask all frames that it sends to the server"; "A server MUST
+        // NOT mask any frames that it sends to the client." §5.3: "the client MUST pick a
+        // fresh masking key" for each frame.
+        let masking_key = match self.role {
+            Role::Client => Some(self.masks.next_key()),
+            Role::Server => None,
+        };
+        let header = FrameHeader::new(fin, opcode, masking_key, payload.len() as u64);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let staging = self.output.staging();
+        staging.extend_from_slice(&head[..head_len]);
+        self.output.grew(head_len);
+        match masking_key {
+            Some(key) => {
+                let staging = self.output.staging();
+                let start = staging.len();
+                staging.extend_from_slice(payload);
+                if let Some(fresh) = staging.get_mut(start..) {
+                    apply_mask(fresh, key, 0);
+                }
+                self.output.grew(payload.len());
+            }
+            None => self.output.push_payload(payload),
+        }
+    }
+
+    /// Queue the owed Pong if it fits in `Config::max_write_buffer`. When the peer does not
+    /// read and the queue is full, only the most recent Ping's Pong is kept, to be queued once
+    /// there is room (§5.5.3: an endpoint "MAY elect to send a Pong frame for only the most
+    /// recently processed Ping frame"): a Ping flood cannot grow the queue past the budget.
+    pub(super) fn settle_owed_pong(&mut self) {
+        let Some(payload) = &self.pong_owed else {
+            return;
+        };
+        if self.output.len() + payload.len() + 2 > self.config.max_write_buffer {
+            return;
+        }
+        self.queue_owed_pong();
+    }
+
+    fn queue_owed_pong(&mut self) {
+        if let Some(payload) = self.pong_owed.take() {
+            self.queue_frame(true, OpCode::Pong, &payload);
+        }
+    }
+
+    /// Bytes queued for the peer and not yet written (including an owed Pong).
+    pub fn output_len(&mut self) -> usize {
+        self.settle_owed_pong();
+        self.output.len()
+    }
+
+    /// Fill `dst` with the queued bytes, in order, for one vectored write; returns how many
+    /// slices were filled. Report what was written with [`Connection::advance_output`].
+    pub fn output_slices<'a>(&'a mut self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.settle_owed_pong();
+        self.output.slices(dst)
+    }
+
+    /// Drop the first `n` queued bytes: they were written.
+    pub fn advance_output(&mut self, n: usize) {
+        self.output.advance(n);
+    }
+
+    /// Take all queued bytes as one buffer (a copy when large payloads were queued by
+    /// reference; prefer [`Connection::output_slices`] on the hot path).
+    pub fn take_output(&mut self) -> BytesMut {
+        self.settle_owed_pong();
+        self.output.take()
+    }
+
+    /// True once the transport should be closed: the close handshake completed (or the
+    /// connection failed) and every queued byte was written. §7.1.1: the server "SHOULD
+    /// initiate a TCP Close immediately"; the client "SHOULD wait for a TCP Close from the
+    /// server".
+    pub fn should_close_transport(&self) -> bool {
+        matches!(self.state, State::Closed | State::Failed | State::Aborted)
+            && self.output.is_empty()
+    }
+}
