@@ -34,6 +34,7 @@
 //! only the first 1024 bytes of a payload are kept, so a Close body longer than that is not
 //! decoded (it already breaks §5.5). Extensions are not known: any RSV bit is flagged.
 
+mod frame_lines;
 mod frames;
 mod handshake;
 pub mod tap;
