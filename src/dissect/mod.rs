@@ -37,6 +37,8 @@
 mod frame_lines;
 mod frames;
 mod handshake;
+mod request;
+mod response;
 pub mod tap;
 mod text;
 
@@ -62,10 +64,10 @@ pub fn stream(bytes: &[u8], sender: Option<Role>) -> String {
     let mut request = None;
     while let Some(is_request) = handshake::head_kind(rest) {
         if is_request {
-            request = Some(handshake::dissect_request(rest, &mut out));
+            request = Some(request::dissect_request(rest, &mut out));
             head_sender = Some(Role::Client);
         } else {
-            handshake::dissect_response(rest, request.as_ref(), &mut out);
+            response::dissect_response(rest, request.as_ref(), &mut out);
             head_sender = Some(Role::Server);
         }
         let Some(len) = head_len(rest) else {

@@ -27,9 +27,9 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::frames::FrameDissector;
-use super::handshake::{
-    HEAD_STARTS, RequestSummary, dissect_request, dissect_response, head_kind, head_len,
-};
+use super::handshake::{HEAD_STARTS, RequestSummary, head_kind, head_len};
+use super::request::dissect_request;
+use super::response::dissect_response;
 use super::text::hex_inline;
 use crate::protocol::Role;
 
