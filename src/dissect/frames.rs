@@ -114,8 +114,8 @@ impl FrameDissector {
         }
     }
 
-    /// Print a progress line while a large payload streams in (off by default; the tap turns
-    /// it on).
+    /// Print a progress line while a large payload streams in (off by default;
+    /// [`LiveDissector`](super::LiveDissector) turns it on).
     pub fn with_progress(mut self, on: bool) -> Self {
         self.progress = on;
         self

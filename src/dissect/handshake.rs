@@ -40,7 +40,7 @@ pub(super) fn head_kind(bytes: &[u8]) -> Option<bool> {
 
 /// The length of the HTTP head at the front of `bytes` (through the blank line), if it ends.
 ///
-/// The same scan as the handshake parsers' ([`HeadScanner`]), without their size budget.
+/// The same scan as the handshake parsers' (`HeadScanner`), without their size budget.
 pub fn head_len(bytes: &[u8]) -> Option<usize> {
     let unbounded = Limits { max_head_bytes: usize::MAX, ..Limits::default() };
     HeadScanner::default().find_end(bytes, &unbounded).ok().flatten()
@@ -71,9 +71,11 @@ pub fn handshake_response(bytes: &[u8], key: Option<&str>) -> String {
     out
 }
 
-/// What a response is judged against: the request's key and offered subprotocols.
+/// What a server's response is judged against: the `Sec-WebSocket-Key` and the subprotocols
+/// of the client's request, as the dissector read them. Given by one
+/// [`LiveDissector`](super::LiveDissector) to the other direction's.
 #[derive(Debug, Clone, Default)]
-pub(super) struct RequestSummary {
+pub struct RequestSummary {
     pub(super) key: Option<String>,
     /// `None` when the offer is unknown (any subprotocol is taken as offered).
     pub(super) protocols: Option<Vec<String>>,

@@ -1,19 +1,20 @@
 //! The dissector: handshakes and frames explained field by field, with the RFC's names, and
 //! every rule they break flagged with its section (§4, §5).
 //!
-//! Nothing is judged here: frames are judged by [`crate::protocol::check`] (header rules),
-//! [`crate::protocol::CloseFrame::parse`] (Close bodies) and
-//! [`crate::protocol::Utf8Validator`] (text); handshakes by the crate's
+//! Nothing is judged here: frames are judged by [`crate::protocol::violations`] (the header
+//! rules of [`crate::protocol::check`], every one listed), [`crate::protocol::CloseFrame::parse`]
+//! (Close bodies) and [`crate::protocol::Utf8Validator`] (text); handshakes by the crate's
 //! [`crate::handshake::RequestParser`] and [`crate::handshake::ResponseParser`]. Those stop at
 //! the first problem; the dissector repairs the reported problem and asks again, so that it
-//! can list every one.
+//! can list every one. Everything here is a pure function of the bytes: no IO, no clock.
 //!
 //! | function | input |
 //! |---|---|
 //! | [`frames`] | a byte stream of frames sent by one endpoint |
 //! | [`handshake`], [`handshake_response`] | an opening handshake request or response head |
 //! | [`stream`] | anything one endpoint sent: a handshake head, then frames |
-//! | [`FrameDissector`] | frames fed in pieces, for live captures ([`tap`]) |
+//! | [`FrameDissector`] | frames fed in pieces |
+//! | [`LiveDissector`] | one direction of a live connection fed in pieces: a head, then frames |
 //! | [`tap::run_tap`] | a TCP proxy that forwards bytes untouched and prints both directions |
 //!
 //! The output is plain, deterministic text (no colours, no clock), stable enough to be checked
@@ -37,6 +38,7 @@
 mod frame_lines;
 mod frames;
 mod handshake;
+mod live;
 mod request;
 mod response;
 pub mod tap;
@@ -45,16 +47,17 @@ mod text;
 use std::fmt::Write as _;
 
 pub use frames::{FrameDissector, KEEP, frames};
-pub use handshake::{handshake, handshake_response, head_len};
+pub use handshake::{RequestSummary, handshake, handshake_response, head_len};
+pub use live::LiveDissector;
 
 use crate::protocol::Role;
 
 /// Dissect everything one endpoint sent: opening handshake head(s), then frames.
 ///
 /// A stream starting with `GET ` (or another HTTP method) is a client's (its request, then
-/// its frames); one starting with `HTTP/` is a server's (its response, then its frames). A request followed directly by
-/// a response (two directions pasted together) is dissected as both, the response judged
-/// against the request's key. `sender` overrides who sent the frames; without a head and
+/// its frames); one starting with `HTTP/` is a server's (its response, then its frames). A
+/// request followed directly by a response (two directions pasted together) is dissected as
+/// both, the response judged against the request's key. `sender` overrides who sent the frames; without a head and
 /// without `sender`, it is inferred from the first frame's MASK bit.
 pub fn stream(bytes: &[u8], sender: Option<Role>) -> String {
     let mut out = String::new();
