@@ -15,7 +15,9 @@
 //! | [`stream`] | anything one endpoint sent: a handshake head, then frames |
 //! | [`FrameDissector`] | frames fed in pieces |
 //! | [`LiveDissector`] | one direction of a live connection fed in pieces: a head, then frames |
-//! | [`tap::run_tap`] | a TCP proxy that forwards bytes untouched and prints both directions |
+//!
+//! The wiretap `examples/tap/` (a TCP proxy that forwards bytes untouched and prints both
+//! directions) is built on [`LiveDissector`]: `cargo run --example tap -- --help`.
 //!
 //! The output is plain, deterministic text (no colours, no clock), stable enough to be checked
 //! into documentation:
@@ -41,7 +43,6 @@ mod handshake;
 mod live;
 mod request;
 mod response;
-pub mod tap;
 mod text;
 
 use std::fmt::Write as _;
