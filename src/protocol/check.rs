@@ -3,8 +3,8 @@
 //! Every per-header rule of §5 is enforced here and only here, each beside the sentence of the
 //! RFC that makes it a rule. The frame layer parses anything; the connection calls
 //! [`check`] on each header before reading its payload, so a frame is refused before a byte
-//! of a bad payload is buffered. [`violations`] runs the same rules to the end and lists
-//! every one broken (the dissector shows them all).
+//! of a bad payload is buffered. [`violations`] asks the same rules again after lifting each
+//! broken one, and lists every one broken (the dissector shows them all).
 
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, LengthForm, OpCode};
@@ -41,83 +41,67 @@ pub struct FragmentProgress {
     pub fragments: usize,
 }
 
-/// Judge one received header: the first rule it breaks, in the order below. See the module
-/// documentation.
+/// Judge one received header: the first rule it breaks, in the order of the rules below.
+/// See the module documentation.
 pub fn check(
     header: &FrameHeader,
     state: &CheckState,
     config: &Config,
 ) -> Result<(), ProtocolError> {
-    judge(&mut { *header }, &mut { *state }, config, &mut FirstBroken)
+    judge(header, state, config).map_err(|broken| broken.error)
 }
 
 /// Every rule `header` breaks, in the order [`check`] judges them: the first is the error
-/// [`check`] returns, and each later one is what [`check`] would report once the rules before
-/// it are lifted (the header or the state changed just enough for that rule to hold). Empty
-/// when [`check`] accepts the header.
+/// [`check`] returns, and each later one is what [`check`] reports once the rules before it
+/// are lifted (the header, the state or a budget changed just enough for that rule to hold).
+/// Empty when [`check`] accepts the header.
 ///
 /// For explaining a frame (the dissector lists every broken rule); a connection only needs
 /// [`check`].
 pub fn violations(header: &FrameHeader, state: &CheckState, config: &Config) -> Vec<ProtocolError> {
-    let mut every = EveryBroken(Vec::new());
-    // `EveryBroken` never stops the judging, so there is no error to handle.
-    let _ = judge(&mut { *header }, &mut { *state }, config, &mut every);
-    every.0
-}
-
-/// What [`judge`] does when a rule is broken: stop there, or note it and go on.
-trait Verdict {
-    /// `Err` ends the judging with this error; `Ok` means the rule is to be lifted and the
-    /// judging goes on.
-    fn broken(&mut self, error: ProtocolError) -> Result<(), ProtocolError>;
-}
-
-/// [`check`]: the first broken rule decides.
-struct FirstBroken;
-
-impl Verdict for FirstBroken {
-    #[inline(always)]
-    fn broken(&mut self, error: ProtocolError) -> Result<(), ProtocolError> {
-        Err(error)
+    let (mut header, mut state, mut config) = (*header, *state, *config);
+    let mut found: Vec<ProtocolError> = Vec::new();
+    while let Err(Broken { error, lift }) = judge(&header, &state, &config) {
+        // Each lift makes its rule hold and leaves the earlier ones alone, so a rule is never
+        // reported twice; the guard only makes that a termination proof.
+        if found.contains(&error) {
+            break;
+        }
+        lift(&mut header, &mut state, &mut config);
+        found.push(error);
     }
+    found
 }
 
-/// [`violations`]: every broken rule is noted.
-struct EveryBroken(Vec<ProtocolError>);
-
-impl Verdict for EveryBroken {
-    fn broken(&mut self, error: ProtocolError) -> Result<(), ProtocolError> {
-        self.0.push(error);
-        Ok(())
-    }
+/// A broken rule: the error for the peer, and its lift.
+struct Broken {
+    error: ProtocolError,
+    lift: Lift,
 }
 
-/// The per-header rules, in order, each beside the sentence of the RFC that makes it a rule.
-///
-/// A broken rule is handed to `verdict`; if the judging goes on, the rule is *lifted*: the
-/// header or the state is changed just enough for it to hold, so that each later rule is
-/// judged as [`check`] would judge it once the earlier ones are fixed. A lift only ever
-/// touches what the rules after it read. For [`check`] the lifts are dead code (the first
-/// broken rule returns), and the copies of `header` and `state` optimise away.
+/// How to lift a rule: change the header, the state or a budget just enough for the rule to
+/// hold, so that [`violations`] can judge the rules after it. [`check`] drops it.
+type Lift = fn(&mut FrameHeader, &mut CheckState, &mut Config);
+
+/// The rule is broken: `error` for the peer, `lift` to judge past it.
+fn broken(error: ProtocolError, lift: Lift) -> Result<(), Broken> {
+    Err(Broken { error, lift })
+}
+
+/// The per-header rules, in order, each beside the sentence of the RFC that makes it a rule,
+/// and each with its lift. A lift only changes what the rules after it read.
 #[inline(always)]
-fn judge(
-    header: &mut FrameHeader,
-    state: &mut CheckState,
-    config: &Config,
-    verdict: &mut impl Verdict,
-) -> Result<(), ProtocolError> {
+fn judge(header: &FrameHeader, state: &CheckState, config: &Config) -> Result<(), Broken> {
     match (state.role, header.is_masked()) {
         // §5.1: "The server MUST close the connection upon receiving a frame that is not
         // masked."
         (Role::Server, false) => {
-            verdict.broken(ProtocolError::UnmaskedFrameFromClient)?;
             // Lift: judge the rest as the other end would.
-            state.role = Role::Client;
+            return broken(ProtocolError::UnmaskedFrameFromClient, |_, s, _| s.role = Role::Client);
         }
         // §5.1: "A client MUST close a connection if it detects a masked frame."
         (Role::Client, true) => {
-            verdict.broken(ProtocolError::MaskedFrameFromServer)?;
-            state.role = Role::Server;
+            return broken(ProtocolError::MaskedFrameFromServer, |_, s, _| s.role = Role::Server);
         }
         _ => {}
     }
@@ -128,32 +112,35 @@ fn judge(
     // WebSocket Connection_."
     let rsv = header.rsv_bits();
     if rsv & !state.allowed_rsv != 0 {
-        verdict.broken(ProtocolError::ReservedBitsSet { rsv })?;
         // Lift: as if an extension defined these bits.
-        state.allowed_rsv |= rsv;
+        return broken(ProtocolError::ReservedBitsSet { rsv }, |h, s, _| {
+            s.allowed_rsv |= h.rsv_bits();
+        });
     }
 
     // §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the
     // WebSocket Connection_."
     if let OpCode::Reserved(opcode) = header.opcode {
-        verdict.broken(ProtocolError::ReservedOpcode { opcode })?;
         // Lift: keep judging the rules of its class: a reserved control opcode as a control
         // frame, a reserved data opcode as a frame that changes no fragmentation state.
-        header.opcode = if header.opcode.is_control() {
-            OpCode::Ping
-        } else if state.fragmented.is_some() {
-            OpCode::Continuation
-        } else {
-            OpCode::Binary
-        };
+        return broken(ProtocolError::ReservedOpcode { opcode }, |h, s, _| {
+            h.opcode = if h.opcode.is_control() {
+                OpCode::Ping
+            } else if s.fragmented.is_some() {
+                OpCode::Continuation
+            } else {
+                OpCode::Binary
+            };
+        });
     }
 
     // §5.2: the 64-bit length is a 63-bit number: "(the most significant bit MUST be 0)".
     if header.payload_len >> 63 != 0 {
-        verdict.broken(ProtocolError::LengthTopBitSet)?;
         // Lift: the largest length the rule allows, in the form it was sent in.
-        header.payload_len = u64::MAX >> 1;
-        header.length_form = LengthForm::Extended64;
+        return broken(ProtocolError::LengthTopBitSet, |h, _, _| {
+            h.payload_len = u64::MAX >> 1;
+            h.length_form = LengthForm::Extended64;
+        });
     }
 
     // §5.2: "in all cases, the minimal number of bytes MUST be used to encode the length".
@@ -164,21 +151,25 @@ fn judge(
     if config.reject_non_minimal_lengths
         && header.length_form != LengthForm::minimal_for(header.payload_len)
     {
-        verdict.broken(ProtocolError::NonMinimalLength { len: header.payload_len })?;
-        header.length_form = LengthForm::minimal_for(header.payload_len);
+        return broken(ProtocolError::NonMinimalLength { len: header.payload_len }, |h, _, _| {
+            h.length_form = LengthForm::minimal_for(h.payload_len);
+        });
     }
 
     if header.opcode.is_control() {
         // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST
         // NOT be fragmented."
         if !header.fin {
-            verdict.broken(ProtocolError::FragmentedControlFrame)?;
-            header.fin = true;
+            return broken(ProtocolError::FragmentedControlFrame, |h, _, _| h.fin = true);
         }
         if header.payload_len > 125 {
-            verdict.broken(ProtocolError::ControlFrameTooLong { len: header.payload_len })?;
-            header.payload_len = 125;
-            header.length_form = LengthForm::Short;
+            return broken(
+                ProtocolError::ControlFrameTooLong { len: header.payload_len },
+                |h, _, _| {
+                    h.payload_len = 125;
+                    h.length_form = LengthForm::Short;
+                },
+            );
         }
     } else {
         match (header.opcode, state.fragmented.is_some()) {
@@ -186,40 +177,41 @@ fn judge(
             // opcode other than 0, followed by zero or more frames with the FIN bit clear and
             // the opcode set to 0": a continuation needs a started message ...
             (OpCode::Continuation, false) => {
-                verdict.broken(ProtocolError::UnexpectedContinuation)?;
                 // Lift: as if a message had begun with one empty fragment.
-                state.fragmented = Some(FragmentProgress { bytes: 0, fragments: 1 });
+                return broken(ProtocolError::UnexpectedContinuation, |_, s, _| {
+                    s.fragmented = Some(FragmentProgress { bytes: 0, fragments: 1 });
+                });
             }
             // ... and "The fragments of one message MUST NOT be interleaved between the
             // fragments of another message".
             (OpCode::Text | OpCode::Binary, true) => {
-                verdict.broken(ProtocolError::ExpectedContinuation)?;
                 // Lift: as if the message in progress had ended.
-                state.fragmented = None;
+                return broken(ProtocolError::ExpectedContinuation, |_, s, _| s.fragmented = None);
             }
             _ => {}
         }
         // Budgets. §10.4: "implementations will likely want to impose implementation-specific
         // limits on frame size and total message size after reassembly from multiple frames."
         // All three are judged on the header, before a byte of the payload is buffered. Each
-        // is lifted by going on: the later ones do not depend on it.
+        // is lifted by lifting the budget.
         if header.payload_len > config.max_frame_size as u64 {
-            verdict.broken(ProtocolError::FrameTooLarge {
+            let error = ProtocolError::FrameTooLarge {
                 len: header.payload_len,
                 max: config.max_frame_size,
-            })?;
+            };
+            return broken(error, |_, _, c| c.max_frame_size = usize::MAX);
         }
         let so_far = state.fragmented.map_or(0, |f| f.bytes);
         let message_len = so_far.saturating_add(header.payload_len);
         if message_len > config.max_message_size as u64 {
-            verdict.broken(ProtocolError::MessageTooLarge {
-                len: message_len,
-                max: config.max_message_size,
-            })?;
+            let error =
+                ProtocolError::MessageTooLarge { len: message_len, max: config.max_message_size };
+            return broken(error, |_, _, c| c.max_message_size = usize::MAX);
         }
         if let Some(progress) = state.fragmented {
             if progress.fragments >= config.max_fragments {
-                verdict.broken(ProtocolError::TooManyFragments { max: config.max_fragments })?;
+                let error = ProtocolError::TooManyFragments { max: config.max_fragments };
+                return broken(error, |_, _, c| c.max_fragments = usize::MAX);
             }
         }
     }
@@ -349,7 +341,8 @@ mod tests {
     }
 
     /// `check` and `violations` are one judge: the first violation is `check`'s error, for
-    /// every opcode, flag and length form, in every state, under tight and loose budgets.
+    /// every opcode, flag and length form, in every state, under tight and loose budgets; and
+    /// no rule's lift leaves it broken.
     #[test]
     fn check_is_the_first_violation() {
         let tight = Config {
@@ -392,9 +385,16 @@ mod tests {
                                             first,
                                             "{header:?} {state:?}"
                                         );
-                                        for (i, e) in all.iter().enumerate() {
-                                            assert!(!all[..i].contains(e), "{e:?} twice: {all:?}");
+                                        // Every lift makes its rule hold: lifting each
+                                        // broken rule in turn ends in an accepted header.
+                                        let (mut h, mut s, mut c) = (header, state, config);
+                                        let mut lifted = 0;
+                                        while let Err(b) = judge(&h, &s, &c) {
+                                            (b.lift)(&mut h, &mut s, &mut c);
+                                            lifted += 1;
+                                            assert!(lifted <= all.len(), "{all:?}");
                                         }
+                                        assert_eq!(lifted, all.len());
                                     }
                                 }
                             }
