@@ -11,7 +11,7 @@ use crate::protocol::Role;
 /// Payload bytes of text shown before abbreviating.
 const TEXT_SHOW: usize = 256;
 
-/// The section of RFC 6455 a protocol error comes from.
+/// One broken rule: its section, what the peer did, and the close code it earns.
 pub(super) fn violation_line(e: &ProtocolError, out: &mut String) {
     let code = e.close_code().0;
     let _ = writeln!(
