@@ -1,5 +1,8 @@
-//! The wiretap (`dissect::tap`): it forwards every byte untouched, in both directions, and
+//! The wiretap (`examples/tap/`): it forwards every byte untouched, in both directions, and
 //! logs the dissection of both. Loopback only; every socket has a timeout.
+
+#[path = "../examples/tap/proxy.rs"]
+mod proxy;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -7,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rfc6455::dissect::tap::{TapOptions, run_tap_with};
+use proxy::{TapOptions, run_tap};
 use rfc6455::{CloseCode, Error, Message, accept, connect};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,7 +55,7 @@ fn start_tap(upstream: SocketAddr) -> (SocketAddr, SharedLog) {
     let log = SharedLog::default();
     let tap_log = log.clone();
     let options = TapOptions { timestamps: false, connect_timeout: TIMEOUT };
-    thread::spawn(move || run_tap_with(listener, upstream, tap_log, options));
+    thread::spawn(move || run_tap(listener, upstream, tap_log, options));
     (addr, log)
 }
 

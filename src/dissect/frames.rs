@@ -1,4 +1,5 @@
-//! Frames (§5.2) explained field by field, and judged by [`crate::protocol::check`].
+//! Frames (§5.2) explained field by field as they arrive, and judged by the crate's own
+//! [`violations`] (the rules of [`crate::protocol::check`]), Close-body and UTF-8 checks.
 //!
 //! [`FrameDissector`] is incremental: it takes the bytes of one direction of a connection in
 //! pieces of any size, prints a frame's header as soon as its 2–14 bytes are there and its
@@ -8,17 +9,16 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use super::text::{close_code_meaning, count, hex_block, hex_inline, printable_text};
-use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, LengthForm, MAX_HEADER_LEN, OpCode, apply_mask};
+use super::frame_lines::{bit_lines, close_lines, field_lines, text_line, verdict, violation_line};
+use super::text::{count, hex_block, hex_inline};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::protocol::ProtocolError;
 use crate::protocol::{
-    CheckState, CloseFrame, Config, FragmentProgress, Role, Utf8Validator, check,
+    CheckState, CloseFrame, Config, FragmentProgress, Role, Utf8Validator, violations,
 };
 
 /// Payload bytes kept per frame for display: text, close bodies and the hex head.
 pub const KEEP: usize = 1024;
-/// Payload bytes of text shown before abbreviating.
-const TEXT_SHOW: usize = 256;
 /// Bytes of payload between two progress lines of a frame still arriving.
 const PROGRESS_STEP: u64 = 64 * 1024;
 
@@ -114,8 +114,8 @@ impl FrameDissector {
         }
     }
 
-    /// Print a progress line while a large payload streams in (off by default; the tap turns
-    /// it on).
+    /// Print a progress line while a large payload streams in (off by default;
+    /// [`LiveDissector`](super::LiveDissector) turns it on).
     pub fn with_progress(mut self, on: bool) -> Self {
         self.progress = on;
         self
@@ -280,17 +280,16 @@ impl FrameDissector {
             raw.len(),
             header.payload_len
         );
-        let _ = writeln!(out, "  header bytes: {}", hex_inline(raw));
-        bit_lines(raw, out);
-        let in_text = self.message.as_ref().and_then(|m| m.text);
-        field_lines(&header, in_text, out);
-
         let state = CheckState {
             role: self.receiver(),
             fragmented: self.message.as_ref().map(|m| m.progress),
             allowed_rsv: 0,
         };
-        let violations = all_violations(&header, &state);
+        let violations = rules_broken(&header, &state);
+        let _ = writeln!(out, "  header bytes: {}", hex_inline(raw));
+        bit_lines(raw, out);
+        let in_text = self.message.as_ref().and_then(|m| m.text);
+        field_lines(&header, in_text, &violations, out);
         for v in &violations {
             violation_line(v, out);
         }
@@ -486,12 +485,9 @@ fn unmask(bytes: &[u8], key: Option<[u8; 4]>, offset: u64) -> Vec<u8> {
     copy
 }
 
-/// Every rule `header` breaks for a receiver in `state`, in the order `check` judges them.
-///
-/// [`check`] reports the first broken rule. To find the others without judging anything
-/// here, the rule just reported is "forgiven" (the header or the state is changed so that
-/// this one rule holds) and `check` is asked again.
-fn all_violations(header: &FrameHeader, state: &CheckState) -> Vec<ProtocolError> {
+/// Every rule of the RFC `header` breaks for a receiver in `state`, in the order
+/// [`violations`] (the judge [`crate::protocol::check`] uses) finds them.
+fn rules_broken(header: &FrameHeader, state: &CheckState) -> Vec<ProtocolError> {
     // Budgets are this crate's choice (§10.4), not rules of the RFC: the dissector lifts
     // them and judges only the RFC's rules.
     let config = Config {
@@ -501,275 +497,5 @@ fn all_violations(header: &FrameHeader, state: &CheckState) -> Vec<ProtocolError
         reject_non_minimal_lengths: true,
         ..Config::default()
     };
-    let mut header = *header;
-    let mut state = *state;
-    let mut found = Vec::new();
-    for _ in 0..16 {
-        let Err(e) = check(&header, &state, &config) else {
-            break;
-        };
-        let forgiven = forgive(&e, &mut header, &mut state);
-        found.push(e);
-        if !forgiven {
-            break;
-        }
-    }
-    found
-}
-
-/// Change `header` or `state` so that the rule `e` names holds; false if it cannot.
-fn forgive(e: &ProtocolError, header: &mut FrameHeader, state: &mut CheckState) -> bool {
-    match e {
-        ProtocolError::UnmaskedFrameFromClient | ProtocolError::MaskedFrameFromServer => {
-            state.role = match state.role {
-                Role::Client => Role::Server,
-                Role::Server => Role::Client,
-            };
-        }
-        ProtocolError::ReservedBitsSet { rsv } => state.allowed_rsv |= rsv,
-        ProtocolError::ReservedOpcode { opcode } => {
-            // Keep judging the rules of its class: a reserved control opcode as a control
-            // frame, a reserved data opcode as a frame that changes no fragmentation state.
-            header.opcode = if opcode & 0x8 != 0 {
-                OpCode::Ping
-            } else if state.fragmented.is_some() {
-                OpCode::Continuation
-            } else {
-                OpCode::Binary
-            };
-        }
-        ProtocolError::LengthTopBitSet => {
-            header.payload_len = u64::MAX >> 1;
-            header.length_form = LengthForm::Extended64;
-        }
-        ProtocolError::NonMinimalLength { .. } => {
-            header.length_form = LengthForm::minimal_for(header.payload_len);
-        }
-        ProtocolError::FragmentedControlFrame => header.fin = true,
-        ProtocolError::ControlFrameTooLong { .. } => {
-            header.payload_len = 125;
-            header.length_form = LengthForm::Short;
-        }
-        ProtocolError::UnexpectedContinuation => {
-            state.fragmented = Some(FragmentProgress { bytes: 0, fragments: 1 });
-        }
-        ProtocolError::ExpectedContinuation => state.fragmented = None,
-        _ => return false,
-    }
-    true
-}
-
-/// The section of RFC 6455 a protocol error comes from.
-fn violation_line(e: &ProtocolError, out: &mut String) {
-    let code = e.close_code().0;
-    let _ = writeln!(
-        out,
-        "  ✗ breaks {}: {e} → close {code} ({})",
-        e.section(),
-        close_code_meaning(code).0
-    );
-}
-
-fn verdict(violations: &[ProtocolError], receiver: Role, out: &mut String) {
-    let receiver = match receiver {
-        Role::Client => "client",
-        Role::Server => "server",
-    };
-    match violations.first() {
-        None => {
-            let _ = writeln!(
-                out,
-                "  verdict: ok, no rule broken (judged as the {receiver} receives it)"
-            );
-        }
-        Some(first) => {
-            let n = violations.len();
-            let rules = if n == 1 { "rule" } else { "rules" };
-            let _ = writeln!(
-                out,
-                "  verdict: {n} {rules} broken; the {receiver} MUST _Fail the WebSocket Connection_ (§7.1.7), with close {} for the first",
-                first.close_code().0
-            );
-        }
-    }
-}
-
-/// The name §5.2 gives an opcode.
-pub(crate) fn opcode_name(opcode: OpCode) -> &'static str {
-    match opcode {
-        OpCode::Continuation => "continuation",
-        OpCode::Text => "text",
-        OpCode::Binary => "binary",
-        OpCode::Close => "close",
-        OpCode::Ping => "ping",
-        OpCode::Pong => "pong",
-        OpCode::Reserved(bits) if bits & 0x8 != 0 => "reserved control",
-        OpCode::Reserved(_) => "reserved non-control",
-    }
-}
-
-/// The header bytes with their bit layout, one line per group.
-fn bit_lines(raw: &[u8], out: &mut String) {
-    if let Some(&b0) = raw.first() {
-        let _ = writeln!(
-            out,
-            "    {b0:02x} = {:04b} {:04b}: FIN={} RSV={:03b} opcode=0x{:x} ({})",
-            b0 >> 4,
-            b0 & 0x0F,
-            b0 >> 7,
-            (b0 >> 4) & 0b111,
-            b0 & 0x0F,
-            opcode_name(OpCode::from_u4(b0))
-        );
-    }
-    let Some(&b1) = raw.get(1) else {
-        return;
-    };
-    let len7 = b1 & 0x7F;
-    let follows = match len7 {
-        126 => " (a 16-bit extended payload length follows)",
-        127 => " (a 64-bit extended payload length follows)",
-        _ => "",
-    };
-    let _ = writeln!(
-        out,
-        "    {b1:02x} = {:04b} {:04b}: MASK={} payload len={len7}{follows}",
-        b1 >> 4,
-        b1 & 0x0F,
-        b1 >> 7
-    );
-    let extra = match len7 {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    let rest = raw.get(2..).unwrap_or_default();
-    let (len_bytes, key_bytes) = rest.split_at(extra.min(rest.len()));
-    if !len_bytes.is_empty() {
-        let value = len_bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        if len_bytes.len() == extra {
-            let _ =
-                writeln!(out, "    {} = extended payload length {value}", hex_inline(len_bytes));
-        } else {
-            let _ = writeln!(
-                out,
-                "    {} = extended payload length (incomplete: {} of {extra} bytes)",
-                hex_inline(len_bytes),
-                len_bytes.len()
-            );
-        }
-    }
-    if key_bytes.len() == 4 {
-        let _ = writeln!(out, "    {} = masking key", hex_inline(key_bytes));
-    } else if !key_bytes.is_empty() {
-        let _ = writeln!(
-            out,
-            "    {} = masking key (incomplete: {} of 4 bytes)",
-            hex_inline(key_bytes),
-            key_bytes.len()
-        );
-    }
-}
-
-/// The header fields by their §5.2 names.
-fn field_lines(h: &FrameHeader, in_text: Option<bool>, out: &mut String) {
-    let fin = if h.fin { "final fragment of its message" } else { "more fragments follow" };
-    let _ = writeln!(out, "  FIN: {} ({fin})", u8::from(h.fin));
-    let _ = writeln!(out, "  RSV1: {}", u8::from(h.rsv1));
-    let _ = writeln!(out, "  RSV2: {}", u8::from(h.rsv2));
-    let _ = writeln!(out, "  RSV3: {}", u8::from(h.rsv3));
-    let context = match (h.opcode, in_text) {
-        (OpCode::Continuation, Some(true)) => ", of a text message",
-        (OpCode::Continuation, Some(false)) => ", of a binary message",
-        _ => "",
-    };
-    let _ =
-        writeln!(out, "  opcode: 0x{:x} ({}{context})", h.opcode.as_u4(), opcode_name(h.opcode));
-    let mask = if h.is_masked() {
-        "masked, as every frame from a client must be: §5.3"
-    } else {
-        "not masked, as every frame from a server must be: §5.1"
-    };
-    let _ = writeln!(out, "  MASK: {} ({mask})", u8::from(h.is_masked()));
-    let form = match h.length_form {
-        LengthForm::Short => "7-bit form",
-        LengthForm::Extended16 => "16-bit extended form",
-        LengthForm::Extended64 => "64-bit extended form",
-    };
-    let minimal = LengthForm::minimal_for(h.payload_len);
-    let judgement = if h.payload_len >> 63 != 0 {
-        "most significant bit set".to_owned()
-    } else if h.length_form == minimal {
-        "minimal".to_owned()
-    } else {
-        let should = match minimal {
-            LengthForm::Short => "the 7-bit form",
-            LengthForm::Extended16 => "the 16-bit form",
-            LengthForm::Extended64 => "the 64-bit form",
-        };
-        format!("not minimal: {should} would do")
-    };
-    let _ = writeln!(out, "  payload length: {} ({form}, {judgement})", h.payload_len);
-    match h.masking_key {
-        Some(key) => {
-            let _ = writeln!(out, "  masking key: {}", hex_inline(&key));
-        }
-        None => {
-            let _ = writeln!(out, "  masking key: none");
-        }
-    }
-}
-
-/// The status code and reason of a Close body (§5.5.1, §7.4).
-fn close_lines(body: &[u8], out: &mut String) {
-    match body {
-        [] => {
-            let _ = writeln!(
-                out,
-                "  close body: empty (no status code; the receiver reports 1005, §7.1.5)"
-            );
-        }
-        [b] => {
-            let _ = writeln!(out, "  close body: 1 byte ({b:02x}); a status code takes 2");
-        }
-        [hi, lo, reason @ ..] => {
-            let code = u16::from_be_bytes([*hi, *lo]);
-            let (meaning, where_) = close_code_meaning(code);
-            let _ = writeln!(out, "  close code: {code} = {hi:02x} {lo:02x} ({meaning}, {where_})");
-            match std::str::from_utf8(reason) {
-                Ok(text) => {
-                    let _ = writeln!(out, "  close reason: {text:?}");
-                }
-                Err(_) => {
-                    let _ =
-                        writeln!(out, "  close reason: not valid UTF-8: {}", hex_inline(reason));
-                }
-            }
-        }
-    }
-}
-
-/// The payload as text when it is valid UTF-8 (for text messages, and for other frames when
-/// it reads as text). `head` holds the first bytes (unmasked), `total` the payload length.
-fn text_line(head: &[u8], total: u64, text_message: bool, out: &mut String) {
-    let shown = head.get(..TEXT_SHOW.min(head.len())).unwrap_or_default();
-    let (valid, cut) = match std::str::from_utf8(shown) {
-        Ok(s) => (s, false),
-        // A character cut by our window (or by the fragment's end) is fine; anything else
-        // is not text.
-        Err(e) if e.error_len().is_none() => (
-            std::str::from_utf8(shown.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or(""),
-            true,
-        ),
-        Err(_) => return,
-    };
-    if !text_message && !printable_text(valid) {
-        return;
-    }
-    let more = total.saturating_sub(valid.len() as u64);
-    if more == 0 && !cut {
-        let _ = writeln!(out, "  payload: {valid:?}");
-    } else {
-        let _ = writeln!(out, "  payload: {valid:?} … ({more} more bytes)");
-    }
+    violations(header, state, &config)
 }

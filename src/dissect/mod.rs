@@ -1,20 +1,23 @@
 //! The dissector: handshakes and frames explained field by field, with the RFC's names, and
 //! every rule they break flagged with its section (§4, §5).
 //!
-//! Nothing is judged here: frames are judged by [`crate::protocol::check`] (header rules),
-//! [`crate::protocol::CloseFrame::parse`] (Close bodies) and
-//! [`crate::protocol::Utf8Validator`] (text); handshakes by the crate's
+//! Nothing is judged here: frames are judged by [`crate::protocol::violations`] (the header
+//! rules of [`crate::protocol::check`], every one listed), [`crate::protocol::CloseFrame::parse`]
+//! (Close bodies) and [`crate::protocol::Utf8Validator`] (text); handshakes by the crate's
 //! [`crate::handshake::RequestParser`] and [`crate::handshake::ResponseParser`]. Those stop at
 //! the first problem; the dissector repairs the reported problem and asks again, so that it
-//! can list every one.
+//! can list every one. Everything here is a pure function of the bytes: no IO, no clock.
 //!
 //! | function | input |
 //! |---|---|
 //! | [`frames`] | a byte stream of frames sent by one endpoint |
 //! | [`handshake`], [`handshake_response`] | an opening handshake request or response head |
 //! | [`stream`] | anything one endpoint sent: a handshake head, then frames |
-//! | [`FrameDissector`] | frames fed in pieces, for live captures ([`tap`]) |
-//! | [`tap::run_tap`] | a TCP proxy that forwards bytes untouched and prints both directions |
+//! | [`FrameDissector`] | frames fed in pieces |
+//! | [`LiveDissector`] | one direction of a live connection fed in pieces: a head, then frames |
+//!
+//! The wiretap `examples/tap/` (a TCP proxy that forwards bytes untouched and prints both
+//! directions) is built on [`LiveDissector`]: `cargo run --example tap -- --help`.
 //!
 //! The output is plain, deterministic text (no colours, no clock), stable enough to be checked
 //! into documentation:
@@ -34,24 +37,28 @@
 //! only the first 1024 bytes of a payload are kept, so a Close body longer than that is not
 //! decoded (it already breaks §5.5). Extensions are not known: any RSV bit is flagged.
 
+mod frame_lines;
 mod frames;
 mod handshake;
-pub mod tap;
+mod live;
+mod request;
+mod response;
 mod text;
 
 use std::fmt::Write as _;
 
 pub use frames::{FrameDissector, KEEP, frames};
-pub use handshake::{handshake, handshake_response, head_len};
+pub use handshake::{RequestSummary, handshake, handshake_response, head_len};
+pub use live::LiveDissector;
 
 use crate::protocol::Role;
 
 /// Dissect everything one endpoint sent: opening handshake head(s), then frames.
 ///
 /// A stream starting with `GET ` (or another HTTP method) is a client's (its request, then
-/// its frames); one starting with `HTTP/` is a server's (its response, then its frames). A request followed directly by
-/// a response (two directions pasted together) is dissected as both, the response judged
-/// against the request's key. `sender` overrides who sent the frames; without a head and
+/// its frames); one starting with `HTTP/` is a server's (its response, then its frames). A
+/// request followed directly by a response (two directions pasted together) is dissected as
+/// both, the response judged against the request's key. `sender` overrides who sent the frames; without a head and
 /// without `sender`, it is inferred from the first frame's MASK bit.
 pub fn stream(bytes: &[u8], sender: Option<Role>) -> String {
     let mut out = String::new();
@@ -61,10 +68,10 @@ pub fn stream(bytes: &[u8], sender: Option<Role>) -> String {
     let mut request = None;
     while let Some(is_request) = handshake::head_kind(rest) {
         if is_request {
-            request = Some(handshake::dissect_request(rest, &mut out));
+            request = Some(request::dissect_request(rest, &mut out));
             head_sender = Some(Role::Client);
         } else {
-            handshake::dissect_response(rest, request.as_ref(), &mut out);
+            response::dissect_response(rest, request.as_ref(), &mut out);
             head_sender = Some(Role::Server);
         }
         let Some(len) = head_len(rest) else {

@@ -94,12 +94,38 @@ impl LengthForm {
         }
     }
 
+    /// The form the 7-bit "Payload len" field announces (§5.2): "If 126, the following 2
+    /// bytes interpreted as a 16-bit unsigned integer are the payload length. If 127, the
+    /// following 8 bytes interpreted as a 64-bit unsigned integer [...] are the payload
+    /// length." Any other value is the length itself. Only the low 7 bits of `len7` count.
+    pub fn from_len7(len7: u8) -> LengthForm {
+        match len7 & 0x7F {
+            126 => LengthForm::Extended16,
+            127 => LengthForm::Extended64,
+            _ => LengthForm::Short,
+        }
+    }
+
     /// Bytes this form adds after the first two header bytes.
     pub fn extra_bytes(self) -> usize {
         match self {
             LengthForm::Short => 0,
             LengthForm::Extended16 => 2,
             LengthForm::Extended64 => 8,
+        }
+    }
+
+    /// The payload length an extended length field of this form holds: its
+    /// [`extra_bytes`](LengthForm::extra_bytes) bytes in network byte order. `None` when
+    /// `field` is not exactly that long (always for [`LengthForm::Short`], which has no such
+    /// field).
+    pub fn extended_len(self, field: &[u8]) -> Option<u64> {
+        match (self, field) {
+            (LengthForm::Extended16, [a, b]) => Some(u64::from(u16::from_be_bytes([*a, *b]))),
+            (LengthForm::Extended64, [a, b, c, d, e, f, g, h]) => {
+                Some(u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]))
+            }
+            _ => None,
         }
     }
 }
@@ -174,21 +200,13 @@ impl FrameHeader {
         };
         let masked = b1 & 0x80 != 0;
         let len7 = b1 & 0x7F;
-        let length_form = match len7 {
-            126 => LengthForm::Extended16,
-            127 => LengthForm::Extended64,
-            _ => LengthForm::Short,
-        };
+        let length_form = LengthForm::from_len7(len7);
         let header_len = 2 + length_form.extra_bytes() + if masked { 4 } else { 0 };
         let Some(rest) = buf.get(2..header_len) else {
             return Err(header_len);
         };
         let (len_bytes, key_bytes) = rest.split_at(length_form.extra_bytes());
-        let payload_len = match len_bytes {
-            [a, b] => u64::from(u16::from_be_bytes([*a, *b])),
-            [a, b, c, d, e, f, g, h] => u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]),
-            _ => u64::from(len7),
-        };
+        let payload_len = length_form.extended_len(len_bytes).unwrap_or(u64::from(len7));
         let masking_key = match key_bytes {
             [a, b, c, d] => Some([*a, *b, *c, *d]),
             _ => None,
@@ -286,6 +304,17 @@ mod tests {
         assert_eq!(FrameHeader::parse(&[0x81]), Err(2));
         assert_eq!(FrameHeader::parse(&[0x82, 0x7E, 0x01]), Err(4));
         assert_eq!(FrameHeader::parse(&[0x82, 0xFF]), Err(14));
+    }
+
+    #[test]
+    fn length_fields() {
+        assert_eq!(LengthForm::from_len7(125), LengthForm::Short);
+        assert_eq!(LengthForm::from_len7(0xFE), LengthForm::Extended16);
+        assert_eq!(LengthForm::from_len7(127), LengthForm::Extended64);
+        assert_eq!(LengthForm::Extended16.extended_len(&[1, 0]), Some(256));
+        assert_eq!(LengthForm::Extended16.extended_len(&[1]), None);
+        assert_eq!(LengthForm::Extended64.extended_len(&[0, 0, 0, 0, 0, 1, 0, 0]), Some(65536));
+        assert_eq!(LengthForm::Short.extended_len(&[]), None);
     }
 
     #[test]

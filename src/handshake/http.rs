@@ -115,6 +115,16 @@ impl Headers {
         Headers { fields: parsed.iter().map(|h| (h.name.to_owned(), h.value.to_vec())).collect() }
     }
 
+    /// Appends a field (the dissector builds its display model of a head with it).
+    pub(crate) fn push(&mut self, name: &str, value: &[u8]) {
+        self.fields.push((name.to_owned(), value.to_vec()));
+    }
+
+    /// Keeps only the fields for which `keep(name, value)` is true, in order.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str, &[u8]) -> bool) {
+        self.fields.retain(|(n, v)| keep(n, v));
+    }
+
     /// The value of the first field named `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         self.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())

@@ -53,6 +53,8 @@ mod url;
 
 pub use accept::{GUID, accept_key, random_key};
 pub use error::{HandshakeError, HttpSyntax, UrlProblem};
+/// The end-of-head scan, shared with the dissector.
+pub(crate) use http::HeadScanner;
 pub use http::{Headers, HttpResponse};
 pub use request::{Accept, Request, RequestParser};
 pub use response::{ClientRequest, Response, ResponseParser};

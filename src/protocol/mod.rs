@@ -1,9 +1,9 @@
 //! The protocol core (§5.4–§5.8, §6, §7, §8), sans-IO.
 //!
 //! [`Connection`] takes the peer's bytes in and hands bytes for the peer out; it never
-//! touches a socket and never reads a clock. [`check`] judges each frame header; the
-//! connection does fragmentation, incremental UTF-8 validation, ping/pong and the close
-//! handshake.
+//! touches a socket and never reads a clock. [`check`] judges each frame header
+//! ([`violations`] lists every rule one breaks); the connection does fragmentation,
+//! incremental UTF-8 validation, ping/pong and the close handshake.
 
 mod check;
 mod close;
@@ -14,7 +14,7 @@ mod message;
 mod output;
 mod utf8;
 
-pub use check::{CheckState, FragmentProgress, Role, check};
+pub use check::{CheckState, FragmentProgress, Role, check, violations};
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::{Connection, ReceivedClose, State};

@@ -8,12 +8,15 @@
 //! ```
 //!
 //! `--no-timestamps` leaves out the wall-clock time in front of each block. The engine is
-//! [`rfc6455::dissect::tap::run_tap_with`]; this file only reads the command line.
+//! `proxy.rs` (threads and sockets) over [`rfc6455::dissect::LiveDissector`] (the bytes);
+//! this file only reads the command line.
+
+mod proxy;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 
-use rfc6455::dissect::tap::{TapOptions, run_tap_with};
+use proxy::{TapOptions, run_tap};
 
 const USAGE: &str = "usage: tap --listen ADDR --upstream ADDR [--no-timestamps]
   e.g. tap --listen 127.0.0.1:9002 --upstream 127.0.0.1:9001";
@@ -54,5 +57,5 @@ fn run() -> Result<(), String> {
     let listener = TcpListener::bind(&listen).map_err(|e| format!("{listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("tap: listening on {local}, forwarding to {upstream}");
-    run_tap_with(listener, upstream, std::io::stdout(), options).map_err(|e| e.to_string())
+    run_tap(listener, upstream, std::io::stdout(), options).map_err(|e| e.to_string())
 }

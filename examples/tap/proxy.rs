@@ -1,5 +1,5 @@
-//! A wiretap: a TCP proxy that forwards every byte untouched and prints both directions in
-//! the dissector's format, live.
+//! The wiretap's engine: a TCP proxy that forwards every byte untouched and prints both
+//! directions in the dissector's format, live.
 //!
 //! ```text
 //! client ──► tap (listen) ──► upstream server
@@ -10,9 +10,11 @@
 //! direction. A thread reads, writes exactly the bytes it read to the other side at once, and
 //! only then dissects them: the dissector never delays, alters or drops traffic, and if it
 //! fails (or the log cannot be written) forwarding goes on. Each direction keeps its own
-//! incremental state (handshake head, then frames, which may span reads); the head is buffered
-//! up to 16 KiB and a frame's payload only as a bounded window ([`super::KEEP`] bytes and the
-//! last 16), so a huge frame is shown as its header at once and progress lines as it streams.
+//! [`LiveDissector`] (handshake head, then frames, which may span reads); the head is buffered
+//! up to 16 KiB and a frame's payload only as a bounded window ([`rfc6455::dissect::KEEP`]
+//! bytes and the last 16), so a huge frame is shown as its header at once and progress lines
+//! as it streams. The server's response is judged against the client's request, handed from
+//! one thread to the other.
 //!
 //! Half-close is propagated (EOF from one side becomes `shutdown(Write)` toward the other); a
 //! reset or a failed write tears down both sockets.
@@ -26,15 +28,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::frames::FrameDissector;
-use super::handshake::{
-    HEAD_STARTS, RequestSummary, dissect_request, dissect_response, head_kind, head_len,
-};
-use super::text::hex_inline;
-use crate::protocol::Role;
+use rfc6455::Role;
+use rfc6455::dissect::{LiveDissector, RequestSummary};
 
-/// Most bytes of an HTTP head buffered for display before giving up on it.
-const MAX_HEAD: usize = 16 * 1024;
 /// Bytes read (and forwarded) at a time.
 const READ_SIZE: usize = 16 * 1024;
 
@@ -56,15 +52,6 @@ impl Default for TapOptions {
 /// Accept clients on `listener` forever; connect each to `upstream`, forward both directions
 /// untouched and write the dissection to `log`. Returns only if `listener` fails for good.
 pub fn run_tap(
-    listener: TcpListener,
-    upstream: SocketAddr,
-    log: impl Write + Send + 'static,
-) -> io::Result<()> {
-    run_tap_with(listener, upstream, log, TapOptions::default())
-}
-
-/// [`run_tap`] with options.
-pub fn run_tap_with(
     listener: TcpListener,
     upstream: SocketAddr,
     log: impl Write + Send + 'static,
@@ -145,6 +132,27 @@ fn timestamp() -> String {
 struct Handoff {
     request: Mutex<Option<RequestSummary>>,
     ready: Condvar,
+}
+
+impl Handoff {
+    /// A direction dissected a request head.
+    fn publish(&self, request: RequestSummary) {
+        let mut slot = self.request.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = Some(request);
+        self.ready.notify_all();
+    }
+
+    /// A response head is complete: the request it answers. That request may still be on its
+    /// way to being dissected by the other thread (the bytes were forwarded before it looked
+    /// at them): wait a moment.
+    fn request_answered(&self) -> Option<RequestSummary> {
+        let slot = self.request.lock().unwrap_or_else(|p| p.into_inner());
+        let (slot, _) = self
+            .ready
+            .wait_timeout_while(slot, Duration::from_millis(200), |r| r.is_none())
+            .unwrap_or_else(|p| p.into_inner());
+        slot.clone()
+    }
 }
 
 fn connection(
@@ -230,7 +238,8 @@ fn pump(
     handoff: &Handoff,
 ) -> u64 {
     let mut buf = vec![0u8; READ_SIZE];
-    let mut view = View::new(dir);
+    // `None` once the dissector has failed: only forwarding goes on.
+    let mut view = Some(LiveDissector::new(dir.sender()));
     let mut total = 0u64;
     let (source, sink) = dir.names();
     loop {
@@ -275,20 +284,30 @@ fn pump(
         total += n as u64;
         // Then dissect; a failure there only turns the dissection off.
         let mut text = String::new();
-        let fed = catch_unwind(AssertUnwindSafe(|| view.feed(chunk, handoff, &mut text)));
-        if fed.is_err() {
-            view = View::Off;
-            text.push_str(
-                "(the dissector failed on these bytes; forwarding goes on undissected)\n",
-            );
+        if let Some(dissector) = &mut view {
+            let fed = catch_unwind(AssertUnwindSafe(|| {
+                dissector.feed(chunk, || handoff.request_answered(), &mut text);
+                if let Some(request) = dissector.take_request() {
+                    handoff.publish(request);
+                }
+            }));
+            if fed.is_err() {
+                view = None;
+                text.push_str(
+                    "(the dissector failed on these bytes; forwarding goes on undissected)\n",
+                );
+            }
         }
         if !text.is_empty() {
             log.block(id, dir.arrow(), &text);
         }
     }
     let mut text = String::new();
-    let finished = catch_unwind(AssertUnwindSafe(|| view.finish(&mut text)));
-    if finished.is_ok() && !text.is_empty() {
+    let finished = match &mut view {
+        Some(dissector) => catch_unwind(AssertUnwindSafe(|| dissector.finish(&mut text))).is_ok(),
+        None => false,
+    };
+    if finished && !text.is_empty() {
         log.block(id, &format!("{} (at the end)", dir.arrow()), &text);
     }
     if dir == Direction::ToServer {
@@ -296,122 +315,4 @@ fn pump(
         handoff.ready.notify_all();
     }
     total
-}
-
-/// One direction's dissection state.
-enum View {
-    /// Waiting for an HTTP head (or for bytes that show there is none).
-    Head { dir: Direction, buf: Vec<u8> },
-    /// Frames.
-    Frames(Box<FrameDissector>),
-    /// Bytes that are not dissected (a refused upgrade's body, an endless head).
-    Raw,
-    /// The dissector failed; only forwarding goes on.
-    Off,
-}
-
-impl View {
-    fn new(dir: Direction) -> Self {
-        View::Head { dir, buf: Vec::new() }
-    }
-
-    fn feed(&mut self, chunk: &[u8], handoff: &Handoff, out: &mut String) {
-        match self {
-            View::Head { dir, buf } => {
-                let dir = *dir;
-                let room = MAX_HEAD.saturating_sub(buf.len()).min(chunk.len());
-                buf.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                let overflow = chunk.get(room..).unwrap_or_default();
-                let buf = std::mem::take(buf);
-                *self = View::after_head(dir, buf, overflow, handoff, out);
-            }
-            View::Frames(d) => d.feed(chunk, out),
-            View::Raw => {
-                let shown = chunk.get(..16.min(chunk.len())).unwrap_or_default();
-                let _ =
-                    writeln!(out, "{} bytes, not dissected: {} …", chunk.len(), hex_inline(shown));
-            }
-            View::Off => {}
-        }
-    }
-
-    /// Decide what `buf` (plus `overflow`, which did not fit the head budget) is.
-    fn after_head(
-        dir: Direction,
-        buf: Vec<u8>,
-        overflow: &[u8],
-        handoff: &Handoff,
-        out: &mut String,
-    ) -> View {
-        let could_be = |prefix: &&[u8]| {
-            let n = prefix.len().min(buf.len());
-            buf.get(..n) == prefix.get(..n)
-        };
-        if !HEAD_STARTS.iter().any(could_be) {
-            // No HTTP at all: dissect as frames straight away.
-            let mut d = FrameDissector::new(Some(dir.sender())).with_progress(true);
-            d.feed(&buf, out);
-            d.feed(overflow, out);
-            return View::Frames(Box::new(d));
-        }
-        let Some(len) = head_len(&buf) else {
-            if buf.len() >= MAX_HEAD {
-                let _ = writeln!(
-                    out,
-                    "no end of the HTTP head (CRLF CRLF) within {MAX_HEAD} bytes; the rest is not dissected"
-                );
-                return View::Raw;
-            }
-            return View::Head { dir, buf };
-        };
-        let mut upgraded = true;
-        if head_kind(&buf) == Some(true) {
-            let summary = dissect_request(&buf, out);
-            let mut slot = handoff.request.lock().unwrap_or_else(|p| p.into_inner());
-            *slot = Some(summary);
-            handoff.ready.notify_all();
-        } else {
-            // The request's key may still be on its way to being dissected by the other
-            // thread (the bytes were forwarded before it looked at them): wait a moment.
-            let slot = handoff.request.lock().unwrap_or_else(|p| p.into_inner());
-            let (slot, _) = handoff
-                .ready
-                .wait_timeout_while(slot, Duration::from_millis(200), |r| r.is_none())
-                .unwrap_or_else(|p| p.into_inner());
-            let request = slot.clone();
-            drop(slot);
-            dissect_response(&buf, request.as_ref(), out);
-            upgraded = buf.split(|&b| b == b' ').nth(1) == Some(b"101");
-        }
-        let rest = buf.get(len..).unwrap_or_default();
-        if !upgraded {
-            if !rest.is_empty() || !overflow.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{} bytes of response body, not dissected",
-                    rest.len() + overflow.len()
-                );
-            }
-            return View::Raw;
-        }
-        let mut d =
-            FrameDissector::new(Some(dir.sender())).with_progress(true).with_offset(len as u64);
-        d.feed(rest, out);
-        d.feed(overflow, out);
-        View::Frames(Box::new(d))
-    }
-
-    fn finish(&mut self, out: &mut String) {
-        match self {
-            View::Head { buf, .. } if !buf.is_empty() => {
-                let _ = writeln!(
-                    out,
-                    "the stream ended inside an HTTP head ({} bytes, no blank line)",
-                    buf.len()
-                );
-            }
-            View::Frames(d) => d.finish(out),
-            _ => {}
-        }
-    }
 }
