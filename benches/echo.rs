@@ -43,6 +43,9 @@ impl Memory {
     }
 }
 
+/// An in-memory stream has no timeouts and no half-close: the driver's defaults.
+impl rfc6455::socket::Transport for Memory {}
+
 impl Read for Memory {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let rest = &self.input[self.pos..];

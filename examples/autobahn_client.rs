@@ -69,7 +69,8 @@ fn run_case(url: &str) -> Result<(), Error> {
     ws.get_mut().set_read_timeout(Some(READ_TIMEOUT))?;
     loop {
         match ws.read() {
-            Ok(msg @ (Message::Text(_) | Message::Binary(_))) => ws.send(msg)?,
+            // Queue the echo: `read` flushes everything queued before it waits for more.
+            Ok(msg @ (Message::Text(_) | Message::Binary(_))) => ws.write(msg)?,
             Ok(_) => {}
             Err(Error::ConnectionClosed) => return Ok(()),
             Err(e) => return Err(e),

@@ -65,8 +65,10 @@ fn echo(stream: TcpStream) {
     };
     loop {
         match ws.read() {
+            // Queue the echo: `read` writes everything queued before it waits for more, so a
+            // batch of messages costs one write.
             Ok(msg @ (Message::Text(_) | Message::Binary(_))) => {
-                if let Err(e) = ws.send(msg) {
+                if let Err(e) = ws.write(msg) {
                     eprintln!("{peer}: {e}");
                     break;
                 }

@@ -76,5 +76,9 @@ pub mod protocol;
 pub mod socket;
 
 pub use error::{Error, FrameError, HandshakeError, ProtocolError, SendError};
-pub use protocol::{CloseCode, CloseFrame, Config, Connection, Message, Role, State, Utf8Bytes};
-pub use socket::{Settings, WebSocket, accept, accept_tcp, accept_with, connect, connect_with};
+pub use protocol::{
+    CloseCode, CloseFrame, Config, Connection, Keepalive, Message, Role, State, Utf8Bytes,
+};
+pub use socket::{
+    Sent, Settings, Transport, WebSocket, accept, accept_tcp, accept_with, connect, connect_with,
+};

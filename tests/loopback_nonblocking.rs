@@ -75,8 +75,25 @@ fn large_messages_survive_would_block_in_both_directions() {
     client.close(CloseCode::NORMAL, "bye").ok();
     retry(|| client.flush());
     assert!(matches!(retry(|| server.read()), Message::Close(Some(_))));
-    // The server's echo completes the handshake; it then reports the clean end.
-    assert!(matches!(server.read(), Err(Error::ConnectionClosed)));
-    drop(server);
+    // The server's echo completes the handshake. It then closes its sending side and waits
+    // for the client's FIN (§7.1.1), which on a nonblocking stream is a WouldBlock.
+    assert!(server.read().expect_err("lingering for the client's FIN").is_would_block());
     assert!(matches!(retry(|| client.read()), Message::Close(Some(_))));
+    // The client sees the server's FIN and reports the clean end; its FIN ends the server's.
+    assert!(matches!(until_done(|| client.read()), Err(Error::ConnectionClosed)));
+    drop(client);
+    assert!(matches!(until_done(|| server.read()), Err(Error::ConnectionClosed)));
+}
+
+/// Repeat `op` while it would block, for at most 20 seconds; return what it ends with.
+fn until_done<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match op() {
+            Err(e) if e.is_would_block() && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(1));
+            }
+            other => return other,
+        }
+    }
 }

@@ -9,12 +9,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rfc6455::handshake::{Accept, ClientRequest};
-use rfc6455::{CloseCode, Error, Settings, accept_tcp, connect_with};
+use rfc6455::{CloseCode, Config, Error, Settings, accept_tcp, connect_with};
 
 fn quick() -> Settings {
     Settings {
         handshake_timeout: Duration::from_millis(300),
-        close_timeout: Duration::from_millis(300),
+        protocol: Config { close_timeout: Duration::from_millis(300), ..Config::default() },
         ..Settings::default()
     }
 }

@@ -126,6 +126,26 @@ fn the_defaults_are_the_documented_ones() {
     let config = Config::default();
     assert_eq!(config.max_frame_size, 16 << 20);
     assert_eq!(config.max_message_size, 64 << 20);
-    assert_eq!(config.max_fragments, 65_536);
+    assert_eq!(config.max_fragments, 1 << 24);
+    assert_eq!(config.max_write_buffer, 64 << 20);
+    assert_eq!(config.close_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(config.keepalive, None);
     assert!(config.reject_non_minimal_lengths);
+}
+
+#[test]
+fn four_mib_in_64_byte_fragments_fits_the_default_budgets() {
+    // As common fragmenters send it: 65 536 data frames, then an empty final continuation.
+    let mut server = server();
+    let piece = filled(64, 7);
+    let mut message = Vec::with_capacity(4 << 20);
+    let mut wire = Vec::with_capacity(70 * 65_537);
+    for i in 0..65_536 {
+        let opcode = if i == 0 { OpCode::Binary } else { OpCode::Continuation };
+        wire.extend(client_frame(false, opcode, &piece));
+        message.extend_from_slice(&piece);
+    }
+    wire.extend(client_frame(true, OpCode::Continuation, b""));
+    assert_eq!(feed_ok(&mut server, &wire), vec![Message::binary(message)]);
+    assert_eq!(server.state(), State::Open);
 }

@@ -136,3 +136,26 @@ fn a_message_that_would_overflow_the_write_buffer_is_handed_back_unqueued() {
     assert_eq!(frames.len(), 1);
     assert_eq!(&frames[0].payload[..], &filled(200, 1)[..]);
 }
+
+#[test]
+fn a_refused_fragment_changes_nothing_and_the_same_call_succeeds_later() {
+    let mut client =
+        Connection::new(Role::Client, Config { max_write_buffer: 100, ..Config::default() });
+    // "é" split across two text fragments: the second one completes the code point.
+    client.send_fragment(OpCode::Text, Bytes::from_static(b"caf\xc3"), false).unwrap();
+    client.send(Message::Ping(Bytes::from(filled(70, 0)))).unwrap();
+    let queued = client.output_len();
+    let second = Bytes::from_static(b"\xa9 au lait");
+    let refused = client.send_fragment(OpCode::Continuation, second.clone(), true);
+    // Handed back as the fragment it is (not as a Binary message), and nothing was queued.
+    assert_eq!(refused, Err(rfc6455::SendError::FragmentBufferFull(second.clone())));
+    assert_eq!(client.output_len(), queued);
+    // Once the queue drains, the same call is accepted: the UTF-8 check did not see the
+    // bytes twice.
+    let _ = client.take_output();
+    client.send_fragment(OpCode::Continuation, second, true).unwrap();
+    let frames = output_frames(&mut client);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].header.opcode, OpCode::Continuation);
+    assert_eq!(&frames[0].payload[..], b"\xa9 au lait");
+}

@@ -19,6 +19,7 @@ use std::thread;
 
 use bytes::BytesMut;
 use rfc6455::frame::{FrameHeader, OpCode};
+use rfc6455::socket::Transport;
 use rfc6455::{Config, Error, Message, Role, WebSocket};
 
 use crate::model::{TAG_INVALID_UTF8, TAG_NON_MINIMAL};
@@ -65,6 +66,19 @@ impl<S: Read> TextAsBinary<S> {
         }
         input.clear();
         self.pending = input;
+    }
+}
+
+/// The rewriter is the TCP stream it wraps, as far as timeouts and half-close go.
+impl<S: Transport> Transport for TextAsBinary<S> {
+    fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> std::io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+    fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+        self.inner.read_timeout()
+    }
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        self.inner.shutdown_write()
     }
 }
 
@@ -129,7 +143,7 @@ fn serve_utf8_mutant(mut stream: TcpStream) {
                     ws.connection_mut().send_raw_frame(&header, &b);
                     ws.flush()
                 } else {
-                    ws.send(Message::Binary(b))
+                    ws.send(Message::Binary(b)).map(drop)
                 };
                 if sent.is_err() {
                     break;

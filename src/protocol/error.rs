@@ -2,6 +2,7 @@
 //! (each knows its close code, §7.4.1), and [`SendError`], what the application cannot send.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::close::CloseCode;
 use super::message::Message;
@@ -75,6 +76,13 @@ pub enum ProtocolError {
         /// The budget.
         max: usize,
     },
+    /// The peer sent nothing, not even a Pong, for `timeout` after our keepalive Ping
+    /// (`Config::keepalive`; §5.5.2: a Ping may serve "as a means to verify that the remote
+    /// endpoint is still responsive").
+    KeepaliveTimeout {
+        /// How long we waited after our Ping.
+        timeout: Duration,
+    },
 }
 
 impl ProtocolError {
@@ -96,6 +104,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => "§10.4",
+            ProtocolError::KeepaliveTimeout { .. } => "§5.5.2",
         }
     }
 
@@ -108,6 +117,10 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::TOO_BIG,
+            // No code names silence. 1011 ("encountered an unexpected condition that
+            // prevented it from fulfilling the request") is what Python's `websockets` sends
+            // on a keepalive timeout too.
+            ProtocolError::KeepaliveTimeout { .. } => CloseCode::INTERNAL_ERROR,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -172,6 +185,11 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TooManyFragments { max } => {
                 write!(f, "the peer split a message into more than {max} fragments")
             }
+            ProtocolError::KeepaliveTimeout { timeout } => write!(
+                f,
+                "the peer sent nothing for {} ms after our keepalive Ping",
+                timeout.as_millis()
+            ),
         }
     }
 }
@@ -188,6 +206,9 @@ pub enum SendError {
     /// Queuing the message would exceed `Config::max_write_buffer`; it was not queued and is
     /// handed back.
     WriteBufferFull(Message),
+    /// Queuing the fragment would exceed `Config::max_write_buffer`; it was not queued, and
+    /// its payload is handed back for the same `send_fragment` call once there is room.
+    FragmentBufferFull(bytes::Bytes),
     /// A control frame payload over 125 bytes, or a close reason that does not fit.
     ControlPayloadTooLong {
         /// The payload length asked for.
@@ -209,7 +230,9 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::AfterClose => write!(f, "a Close frame was already sent"),
-            SendError::WriteBufferFull(_) => write!(f, "the outgoing buffer is full"),
+            SendError::WriteBufferFull(_) | SendError::FragmentBufferFull(_) => {
+                write!(f, "the outgoing buffer is full")
+            }
             SendError::ControlPayloadTooLong { len } => {
                 write!(f, "control frame payload of {len} bytes; at most 125 are allowed")
             }

@@ -16,7 +16,7 @@ mod utf8;
 
 pub use check::{CheckState, FragmentProgress, Role, check, violations};
 pub use close::{CloseCode, CloseFrame};
-pub use config::Config;
+pub use config::{Config, Keepalive};
 pub use connection::{Connection, ReceivedClose, State};
 pub use error::{ProtocolError, SendError};
 pub use message::{Message, Utf8Bytes};

@@ -99,6 +99,18 @@ impl Output {
         }
     }
 
+    /// Take the first run of unwritten bytes by reference (no copy): a segment, or all of the
+    /// staging buffer.
+    pub(crate) fn pop_chunk(&mut self) -> Option<Bytes> {
+        let chunk = match self.segments.pop_front() {
+            Some(segment) => segment,
+            None if self.staging.is_empty() => return None,
+            None => self.staging.split().freeze(),
+        };
+        self.len -= chunk.len();
+        Some(chunk)
+    }
+
     /// Take everything as one buffer (copies the segments; for callers without vectored IO).
     pub(crate) fn take(&mut self) -> BytesMut {
         let mut all = BytesMut::with_capacity(self.len);

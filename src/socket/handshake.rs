@@ -1,47 +1,352 @@
 //! The driver's side of the opening handshake (§4): write or read the HTTP head over the
-//! stream and let [`crate::handshake`] judge it; `connect` and the `accept` family.
+//! stream and let [`crate::handshake`] judge it, resumably, under one deadline.
+//!
+//! [`ServerHandshake`] and [`ClientHandshake`] hold the stream, the parser and the bytes so
+//! far; on a nonblocking stream [`ServerHandshake::resume`] returns
+//! [`Handshaking::WouldBlock`] with the handshake inside, to be resumed when the stream is
+//! ready, no byte lost. The whole handshake is bounded by `Settings::handshake_timeout`,
+//! measured from its start (not per read). `connect` and the `accept` family run one to the
+//! end on a blocking stream.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Instant;
 
 use bytes::BytesMut;
 
 use super::settings::Settings;
-use super::{WebSocket, read_some, shutdown_tcp};
+use super::transport::ReadTimer;
+use super::{Transport, WebSocket, is_timeout, read_some};
 use crate::error::{Error, HandshakeError};
-use crate::handshake::{Accept, ClientRequest, HttpResponse, Request, RequestParser, Response};
+use crate::handshake::{
+    Accept, ClientRequest, HttpResponse, Request, RequestParser, Response, ResponseParser,
+};
 use crate::protocol::Role;
 
 /// Bytes read at a time while the head is incomplete.
 const HEAD_READ: usize = 4096;
 
-impl<S: Read + Write> WebSocket<S> {
-    /// Client: send `request` over `stream`, read and validate the server's answer.
+/// Where a handshake in progress stopped.
+pub enum Handshaking<H> {
+    /// The stream would block: resume the handshake inside when it is ready.
+    WouldBlock(H),
+    /// The handshake failed for good (a server already sent the matching HTTP answer).
+    Failed(Error),
+}
+
+impl<H> fmt::Debug for Handshaking<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Handshaking::WouldBlock(_) => write!(f, "WouldBlock(..)"),
+            Handshaking::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+        }
+    }
+}
+
+impl<H> From<Handshaking<H>> for Error {
+    /// The error alone: a `WouldBlock` becomes `Error::Io(WouldBlock)` and the handshake in
+    /// progress is dropped (use `resume` to keep it).
+    fn from(h: Handshaking<H>) -> Self {
+        match h {
+            Handshaking::WouldBlock(_) => Error::Io(io::ErrorKind::WouldBlock.into()),
+            Handshaking::Failed(e) => e,
+        }
+    }
+}
+
+/// Bytes on their way out, and how many left already.
+#[derive(Debug, Default)]
+struct Outgoing {
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+impl Outgoing {
+    /// Write the rest; `Ok(false)`: the stream would block.
+    fn write_to<S: Write>(&mut self, stream: &mut S) -> io::Result<bool> {
+        while let Some(rest) = self.bytes.get(self.written..).filter(|r| !r.is_empty()) {
+            match stream.write(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        match stream.flush() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The stream, its deadline and what has been read: the part both sides share.
+struct Reading<S: Transport> {
+    stream: S,
+    settings: Settings,
+    buf: BytesMut,
+    deadline: Instant,
+    timer: ReadTimer,
+}
+
+/// How one bounded read of the head ended.
+enum HeadRead {
+    /// Bytes arrived (0: end of stream).
+    Bytes(usize),
+    /// The stream would block (nonblocking, or the user's own timeout).
+    WouldBlock,
+}
+
+impl<S: Read + Write + Transport> Reading<S> {
+    fn new(stream: S, settings: Settings) -> Self {
+        Reading {
+            stream,
+            settings,
+            buf: BytesMut::new(),
+            deadline: Instant::now() + settings.handshake_timeout,
+            timer: ReadTimer::default(),
+        }
+    }
+
+    /// The handshake's one deadline passed.
+    fn timed_out(&self) -> Error {
+        Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the opening handshake took longer than {} ms",
+                self.settings.handshake_timeout.as_millis()
+            ),
+        ))
+    }
+
+    /// One read of the head, bounded by what is left of the deadline.
+    fn read(&mut self) -> Result<HeadRead, Error> {
+        loop {
+            let now = Instant::now();
+            if now >= self.deadline {
+                return Err(self.timed_out());
+            }
+            let armed = self.timer.arm(&self.stream, self.deadline - now);
+            match read_some(&mut self.stream, &mut self.buf, HEAD_READ) {
+                Ok(n) => return Ok(HeadRead::Bytes(n)),
+                Err(e) if is_timeout(&e) => {
+                    let waited = Instant::now().duration_since(now);
+                    let ours = armed.is_some_and(|a| a.ours && waited >= a.bound * 7 / 8);
+                    if !ours && Instant::now() < self.deadline {
+                        return Ok(HeadRead::WouldBlock);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The handshake succeeded: the stream, with its own read timeout back, becomes a
+    /// WebSocket; bytes read past the head are its first.
+    fn into_websocket(mut self, role: Role) -> WebSocket<S> {
+        self.timer.restore(&self.stream);
+        WebSocket::from_raw(self.stream, role, self.settings, self.buf)
+    }
+}
+
+/// What the server is doing.
+enum ServerPhase {
+    /// Reading the client's request.
+    Reading,
+    /// Writing our answer; then the handshake succeeds (`None`) or fails with the error.
+    Answering { answer: Outgoing, failure: Option<Error> },
+}
+
+/// A server's opening handshake in progress: the stream, the parser and the bytes so far.
+pub struct ServerHandshake<S: Transport, F> {
+    io: Reading<S>,
+    parser: RequestParser,
+    callback: Option<F>,
+    phase: ServerPhase,
+}
+
+impl<S: Transport, F> fmt::Debug for ServerHandshake<S, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phase = match self.phase {
+            ServerPhase::Reading => "reading the request",
+            ServerPhase::Answering { .. } => "writing the answer",
+        };
+        f.debug_struct("ServerHandshake").field("phase", &phase).finish_non_exhaustive()
+    }
+}
+
+impl<S, F> ServerHandshake<S, F>
+where
+    S: Read + Write + Transport,
+    F: FnOnce(&Request) -> Result<Accept, HttpResponse>,
+{
+    /// Start a server handshake on `stream`. Nothing is read until [`ServerHandshake::resume`];
+    /// the deadline (`Settings::handshake_timeout`) runs from now.
+    pub fn new(stream: S, settings: impl Into<Settings>, callback: F) -> Self {
+        let settings = settings.into();
+        ServerHandshake {
+            parser: RequestParser::new(settings.handshake_limits),
+            io: Reading::new(stream, settings),
+            callback: Some(callback),
+            phase: ServerPhase::Reading,
+        }
+    }
+
+    /// Read the request, show it to the callback, write the answer. On a nonblocking stream
+    /// this returns [`Handshaking::WouldBlock`] with the handshake, to resume when the
+    /// stream is ready. An invalid request is answered with the status its
+    /// [`HandshakeError`] carries (400, 426, 431 …) before the error is returned.
+    // The handshake moves by value through each step (once per connection, as big as the
+    // WebSocket it becomes): boxing it would only add an allocation.
+    #[allow(clippy::result_large_err)]
+    pub fn resume(mut self) -> Result<WebSocket<S>, Handshaking<Self>> {
+        loop {
+            match &mut self.phase {
+                ServerPhase::Reading => match self.parser.parse(&mut self.io.buf) {
+                    Ok(Some(request)) => self.phase = self.answer(&request),
+                    Ok(None) => match self.io.read() {
+                        Ok(HeadRead::Bytes(0)) => {
+                            return Err(Handshaking::Failed(
+                                HandshakeError::ConnectionClosed.into(),
+                            ));
+                        }
+                        Ok(HeadRead::Bytes(_)) => {}
+                        Ok(HeadRead::WouldBlock) => return Err(Handshaking::WouldBlock(self)),
+                        Err(e) => return Err(Handshaking::Failed(e)),
+                    },
+                    Err(e) => {
+                        let answer = e.response().map(|r| r.to_bytes()).unwrap_or_default();
+                        self.phase = ServerPhase::Answering {
+                            answer: Outgoing { bytes: answer, written: 0 },
+                            failure: Some(Error::Handshake(e)),
+                        };
+                    }
+                },
+                ServerPhase::Answering { answer, failure } => {
+                    match answer.write_to(&mut self.io.stream) {
+                        Ok(true) => {}
+                        Ok(false) if Instant::now() < self.io.deadline => {
+                            return Err(Handshaking::WouldBlock(self));
+                        }
+                        Ok(false) => return Err(Handshaking::Failed(self.io.timed_out())),
+                        // A failure's answer is a courtesy: the failure is what we report.
+                        Err(e) => {
+                            return Err(Handshaking::Failed(failure.take().unwrap_or(e.into())));
+                        }
+                    }
+                    return match failure.take() {
+                        Some(error) => Err(Handshaking::Failed(error)),
+                        None => Ok(self.io.into_websocket(Role::Server)),
+                    };
+                }
+            }
+        }
+    }
+
+    /// The answer to a complete request: the 101 the callback's [`Accept`] builds, or its
+    /// rejection.
+    fn answer(&mut self, request: &Request) -> ServerPhase {
+        let decision = match self.callback.take() {
+            Some(callback) => callback(request),
+            None => Ok(Accept::default()),
+        };
+        let (bytes, failure) = match decision {
+            Ok(accept) => match request.accept(&accept) {
+                Ok(response) => (response.to_bytes(), None),
+                Err(e) => {
+                    let bytes = e.response().map(|r| r.to_bytes()).unwrap_or_default();
+                    (bytes, Some(Error::Handshake(e)))
+                }
+            },
+            Err(rejection) => {
+                (rejection.to_bytes(), Some(Error::Handshake(HandshakeError::Rejected(rejection))))
+            }
+        };
+        ServerPhase::Answering { answer: Outgoing { bytes, written: 0 }, failure }
+    }
+}
+
+/// A client's opening handshake in progress: the stream, the request still to write, the
+/// parser for the server's answer and the bytes so far.
+pub struct ClientHandshake<S: Transport> {
+    io: Reading<S>,
+    request: Outgoing,
+    parser: ResponseParser,
+}
+
+impl<S: Transport> fmt::Debug for ClientHandshake<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phase = if self.request.written < self.request.bytes.len() {
+            "writing the request"
+        } else {
+            "reading the response"
+        };
+        f.debug_struct("ClientHandshake").field("phase", &phase).finish_non_exhaustive()
+    }
+}
+
+impl<S: Read + Write + Transport> ClientHandshake<S> {
+    /// Start a client handshake for `request` on `stream`. Nothing is written until
+    /// [`ClientHandshake::resume`]; the deadline (`Settings::handshake_timeout`) runs from now.
+    pub fn new(stream: S, request: &ClientRequest, settings: impl Into<Settings>) -> Self {
+        let settings = settings.into();
+        ClientHandshake {
+            parser: request.response_parser(settings.handshake_limits),
+            request: Outgoing { bytes: request.to_bytes(), written: 0 },
+            io: Reading::new(stream, settings),
+        }
+    }
+
+    /// Write the request, read and judge the server's answer. On a nonblocking stream this
+    /// returns [`Handshaking::WouldBlock`] with the handshake, to resume when the stream is
+    /// ready.
+    // See `ServerHandshake::resume`: by value on purpose.
+    #[allow(clippy::result_large_err)]
+    pub fn resume(mut self) -> Result<(WebSocket<S>, Response), Handshaking<Self>> {
+        match self.request.write_to(&mut self.io.stream) {
+            Ok(true) => {}
+            Ok(false) if Instant::now() < self.io.deadline => {
+                return Err(Handshaking::WouldBlock(self));
+            }
+            Ok(false) => return Err(Handshaking::Failed(self.io.timed_out())),
+            Err(e) => return Err(Handshaking::Failed(e.into())),
+        }
+        loop {
+            match self.parser.parse(&mut self.io.buf) {
+                Ok(Some(response)) => return Ok((self.io.into_websocket(Role::Client), response)),
+                Ok(None) => {}
+                Err(e) => return Err(Handshaking::Failed(e.into())),
+            }
+            match self.io.read() {
+                Ok(HeadRead::Bytes(0)) => {
+                    // A non-101 without Content-Length ends with the connection: report it.
+                    return match self.parser.parse_eof(&mut self.io.buf) {
+                        Ok(Some(response)) => Ok((self.io.into_websocket(Role::Client), response)),
+                        Ok(None) => {
+                            Err(Handshaking::Failed(HandshakeError::ConnectionClosed.into()))
+                        }
+                        Err(e) => Err(Handshaking::Failed(e.into())),
+                    };
+                }
+                Ok(HeadRead::Bytes(_)) => {}
+                Ok(HeadRead::WouldBlock) => return Err(Handshaking::WouldBlock(self)),
+                Err(e) => return Err(Handshaking::Failed(e)),
+            }
+        }
+    }
+}
+
+impl<S: Read + Write + Transport> WebSocket<S> {
+    /// Client: send `request` over a blocking `stream`, read and validate the server's
+    /// answer, all within `Settings::handshake_timeout`. (Nonblocking: [`ClientHandshake`].)
     pub fn client(
-        mut stream: S,
+        stream: S,
         request: &ClientRequest,
         settings: impl Into<Settings>,
     ) -> Result<(Self, Response), Error> {
-        let settings = settings.into();
-        stream.write_all(&request.to_bytes())?;
-        stream.flush()?;
-        let mut parser = request.response_parser(settings.handshake_limits);
-        let mut buf = BytesMut::new();
-        let response = loop {
-            if let Some(response) = parser.parse(&mut buf)? {
-                break response;
-            }
-            if read_some(&mut stream, &mut buf, HEAD_READ)? == 0 {
-                // A non-101 without Content-Length ends with the connection: report it.
-                return match parser.parse_eof(&mut buf)? {
-                    Some(response) => {
-                        Ok((WebSocket::from_raw(stream, Role::Client, settings, buf), response))
-                    }
-                    None => Err(HandshakeError::ConnectionClosed.into()),
-                };
-            }
-        };
-        Ok((WebSocket::from_raw(stream, Role::Client, settings, buf), response))
+        Ok(ClientHandshake::new(stream, request, settings).resume()?)
     }
 
     /// Server: read the client's opening handshake and accept it with no subprotocol.
@@ -49,52 +354,18 @@ impl<S: Read + Write> WebSocket<S> {
         Self::server_with(stream, settings, |_| Ok(Accept::default()))
     }
 
-    /// Server: read the client's opening handshake, show it to `callback`, and answer with
-    /// the 101 built from its [`Accept`] or with the [`HttpResponse`] it rejects with. An
+    /// Server: read the client's opening handshake from a blocking `stream`, show it to
+    /// `callback`, and answer with the 101 built from its [`Accept`] or with the
+    /// [`HttpResponse`] it rejects with, all within `Settings::handshake_timeout`. An
     /// invalid request is answered with the status its [`HandshakeError`] carries (400, 426,
-    /// 431 …) before the error is returned.
+    /// 431 …) before the error is returned. (Nonblocking: [`ServerHandshake`].)
     pub fn server_with(
-        mut stream: S,
+        stream: S,
         settings: impl Into<Settings>,
         callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
     ) -> Result<Self, Error> {
-        let settings = settings.into();
-        let mut parser = RequestParser::new(settings.handshake_limits);
-        let mut buf = BytesMut::new();
-        let request = loop {
-            match parser.parse(&mut buf) {
-                Ok(Some(request)) => break request,
-                Ok(None) => {}
-                Err(e) => return Err(reply_and_fail(&mut stream, e)),
-            }
-            if read_some(&mut stream, &mut buf, HEAD_READ)? == 0 {
-                return Err(HandshakeError::ConnectionClosed.into());
-            }
-        };
-        let response = match callback(&request) {
-            Ok(accept) => match request.accept(&accept) {
-                Ok(response) => response,
-                Err(e) => return Err(reply_and_fail(&mut stream, e)),
-            },
-            Err(rejection) => {
-                stream.write_all(&rejection.to_bytes())?;
-                stream.flush()?;
-                return Err(HandshakeError::Rejected(rejection).into());
-            }
-        };
-        stream.write_all(&response.to_bytes())?;
-        stream.flush()?;
-        Ok(WebSocket::from_raw(stream, Role::Server, settings, buf))
+        Ok(ServerHandshake::new(stream, settings, callback).resume()?)
     }
-}
-
-/// Send the HTTP answer a handshake error carries, then hand the error back.
-fn reply_and_fail<S: Write>(stream: &mut S, error: HandshakeError) -> Error {
-    if let Some(response) = error.response() {
-        let _ = stream.write_all(&response.to_bytes());
-        let _ = stream.flush();
-    }
-    Error::Handshake(error)
 }
 
 /// Open a TCP connection to a `ws://` URL and perform the client handshake.
@@ -103,56 +374,55 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
 }
 
 /// [`connect`] with a prepared request (origin, subprotocols, headers) and settings (a
-/// [`crate::Config`] will do). The handshake is bounded by [`Settings::handshake_timeout`];
-/// the returned stream has no timeouts set.
+/// [`crate::Config`] will do). Every address the host resolves to is tried in turn, each
+/// within [`Settings::connect_timeout`]; the handshake is bounded by
+/// [`Settings::handshake_timeout`].
 pub fn connect_with(
     request: ClientRequest,
     settings: impl Into<Settings>,
 ) -> Result<(WebSocket<TcpStream>, Response), Error> {
     let settings = settings.into();
     let url = request.url();
-    let stream = TcpStream::connect((url.host.as_str(), url.port))?;
+    let mut last_error = None;
+    let mut stream = None;
+    for addr in (url.host.as_str(), url.port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, settings.connect_timeout) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let Some(stream) = stream else {
+        return Err(last_error
+            .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address"))
+            .into());
+    };
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(settings.handshake_timeout))?;
-    stream.set_write_timeout(Some(settings.handshake_timeout))?;
-    let (mut ws, response) = WebSocket::client(stream, &request, settings)?;
-    ws.get_ref().set_read_timeout(None)?;
-    ws.get_ref().set_write_timeout(None)?;
-    ws.set_read_timeout = Some(TcpStream::set_read_timeout);
-    ws.shutdown = Some(shutdown_tcp);
-    Ok((ws, response))
+    WebSocket::client(stream, &request, settings)
 }
 
-/// Perform the server handshake on a TCP stream, bounded by [`Settings::handshake_timeout`]
-/// (a client that sends its request slowly, or never, gets a timeout error instead of
-/// holding the thread). The returned stream has no timeouts set, except that the close
-/// handshake is bounded by [`Settings::close_timeout`].
+/// Perform the server handshake on a TCP stream (with `TCP_NODELAY` set, so that small
+/// replies are not held back).
 pub fn accept_tcp(
     stream: TcpStream,
     settings: impl Into<Settings>,
     callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,
 ) -> Result<WebSocket<TcpStream>, Error> {
-    let settings = settings.into();
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(settings.handshake_timeout))?;
-    stream.set_write_timeout(Some(settings.handshake_timeout))?;
-    let mut ws = WebSocket::server_with(stream, settings, callback)?;
-    ws.get_ref().set_read_timeout(None)?;
-    ws.get_ref().set_write_timeout(None)?;
-    ws.set_read_timeout = Some(TcpStream::set_read_timeout);
-    ws.shutdown = Some(shutdown_tcp);
-    Ok(ws)
+    WebSocket::server_with(stream, settings, callback)
 }
 
-/// Perform the server handshake on `stream` with the default configuration, accepting any
-/// valid request without a subprotocol.
-pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
+/// Perform the server handshake on a blocking `stream` with the default settings,
+/// accepting any valid request without a subprotocol.
+pub fn accept<S: Read + Write + Transport>(stream: S) -> Result<WebSocket<S>, Error> {
     WebSocket::server(stream, Settings::default())
 }
 
-/// Perform the server handshake, letting `callback` see the request and accept (choosing a
-/// subprotocol, adding headers) or reject it.
-pub fn accept_with<S: Read + Write>(
+/// Perform the server handshake on a blocking `stream`, letting `callback` see the request
+/// and accept (choosing a subprotocol, adding headers) or reject it.
+pub fn accept_with<S: Read + Write + Transport>(
     stream: S,
     settings: impl Into<Settings>,
     callback: impl FnOnce(&Request) -> Result<Accept, HttpResponse>,

@@ -1,34 +1,52 @@
-//! The std driver: [`WebSocket`] over any `Read + Write` stream.
+//! The std driver: [`WebSocket`] over any `Read + Write` stream that is a [`Transport`].
 //!
-//! This layer only moves bytes between a stream and a [`Connection`]; every protocol rule
-//! lives in [`crate::protocol`] and [`crate::handshake`]. Its habits, which make a read/write
-//! echo loop cost one `read` and one `write` syscall per batch of messages:
+//! This layer only moves bytes between a stream and a [`Connection`] and owns the clock;
+//! every protocol rule lives in [`crate::protocol`] and [`crate::handshake`]. Its habits,
+//! which make a read/write echo loop cost one `read` and one `write` syscall per batch:
 //! - [`WebSocket::read`] hands out every complete message already buffered before it touches
 //!   the stream again;
-//! - [`WebSocket::write`] only queues; [`WebSocket::send`] queues and flushes; before
-//!   `read` blocks on the stream it flushes what is queued (an owed Pong, a Close echo, your
-//!   replies);
+//! - [`WebSocket::write`] only queues; [`WebSocket::flush`] writes what is queued;
+//!   [`WebSocket::send`] is both; before `read` blocks on the stream it flushes what is
+//!   queued (an owed Pong, a Close echo, your replies);
 //! - the read buffer is reused, payloads are split off it as `Bytes`, and a server's payload
 //!   is written straight from the application's buffer by a vectored write.
 //!
-//! On a nonblocking stream, `WouldBlock` surfaces as `Error::Io` (see
-//! [`Error::is_would_block`]) and the same call can be repeated later: no byte is lost or
-//! sent twice, because bytes are only consumed from the queues once the stream took them.
+//! **The send/flush contract.** `write` queues or fails without queueing. `flush` writes
+//! the queue; `WouldBlock` from it means "call `flush` again when the stream is writable",
+//! and nothing is ever written twice. `send`, `send_fragment` and `close` queue, then flush:
+//! they never report `WouldBlock`; [`Sent::Queued`] says what the stream did not take yet.
+//!
+//! **Deadlines.** The core reports them ([`Connection::next_deadline`]: the close wait,
+//! keepalive); the driver passes the time in and bounds its blocking reads by them through
+//! [`Transport`], giving the stream's own read timeout back when done. On a nonblocking
+//! stream `read` returns `WouldBlock` (see [`Error::is_would_block`]); call it again when the
+//! stream is readable, or when [`WebSocket::next_deadline`] passes.
 
+mod closing;
 mod handshake;
 mod settings;
+mod split;
+mod transport;
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 
 use crate::error::Error;
-use crate::protocol::{CloseCode, CloseFrame, Connection, Message, Role, State};
+use crate::frame::OpCode;
+use crate::protocol::{CloseCode, CloseFrame, Connection, Message, Role};
+use closing::Ending;
+use transport::ReadTimer;
 
-pub use handshake::{accept, accept_tcp, accept_with, connect, connect_with};
+pub use handshake::{
+    ClientHandshake, Handshaking, ServerHandshake, accept, accept_tcp, accept_with, connect,
+    connect_with,
+};
 pub use settings::Settings;
+pub use split::{ReadHalf, TryClone, WriteHalf};
+
+pub use transport::Transport;
 
 /// Smallest read: enough for many small frames at once.
 const MIN_READ: usize = 16 * 1024;
@@ -37,39 +55,43 @@ const MAX_READ: usize = 4 * 1024 * 1024;
 /// Slices handed to one vectored write.
 const MAX_IOSLICES: usize = 64;
 
-/// How the driver bounds a blocking read on a stream of type `S` (`TcpStream::set_read_timeout`).
-type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
-/// How the driver closes the sending side of a stream of type `S`.
-type Shutdown<S> = fn(&S) -> io::Result<()>;
-
-fn shutdown_tcp(stream: &TcpStream) -> io::Result<()> {
-    stream.shutdown(std::net::Shutdown::Write)
+/// What a call that queues and then flushes achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Everything queued, this message included, was written to the stream.
+    Flushed,
+    /// The message is queued, but the stream would block: call [`WebSocket::flush`] when it
+    /// is writable (or just keep calling [`WebSocket::read`], which flushes first). Do not
+    /// send the message again: it would go out twice.
+    Queued,
 }
 
 /// A WebSocket connection over a byte stream. See the module documentation.
 #[derive(Debug)]
-pub struct WebSocket<S> {
+pub struct WebSocket<S: Transport> {
     stream: S,
     conn: Connection,
-    /// The timeouts (and the budgets the handshake used).
+    /// The settings it was made with.
     settings: Settings,
     /// The stream reached end of file.
     eof: bool,
     /// A protocol error was already returned once; later reads report the closed state.
     failure_reported: bool,
-    /// How to bound a blocking read on this stream, when the driver knows (streams made by
-    /// [`connect_with`] and [`accept_tcp`]): used to time the close handshake with
-    /// `Settings::close_timeout` instead of waiting forever for a vanished peer.
-    set_read_timeout: Option<SetReadTimeout<S>>,
-    /// The close timeout is armed on the stream.
-    close_timer_armed: bool,
-    /// How to close the stream's sending side, when the driver knows (TCP streams made by
-    /// [`accept_tcp`] and [`connect_with`]): a server closes TCP as soon as the close
-    /// handshake is over, without waiting for the application to drop the socket.
-    shutdown: Option<Shutdown<S>>,
+    /// The read timeout the driver set for a deadline, and the stream's own to give back.
+    timer: ReadTimer,
+    /// How far closing the transport has gone, once the connection is terminated.
+    ending: Ending,
 }
 
-impl<S: Read + Write> WebSocket<S> {
+/// How a read of the stream ended.
+enum Filled {
+    /// This many bytes arrived (0: end of stream).
+    Bytes(usize),
+    /// A deadline passed (or the driver's own timer woke the read): look again.
+    Deadline,
+}
+
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// Wrap a stream whose opening handshake is already done. `leftover` holds bytes read
     /// past the end of the handshake: they are the start of the WebSocket stream.
     pub fn from_raw(
@@ -83,31 +105,37 @@ impl<S: Read + Write> WebSocket<S> {
         if !leftover.is_empty() {
             *conn.read_buf() = leftover;
         }
+        conn.set_time(Instant::now());
         WebSocket {
             stream,
             conn,
             settings,
             eof: false,
             failure_reported: false,
-            set_read_timeout: None,
-            close_timer_armed: false,
-            shutdown: None,
+            timer: ReadTimer::default(),
+            ending: Ending::default(),
         }
     }
 
     /// The next message. Pings are answered by the connection itself and still returned;
-    /// a Close is echoed (the echo is flushed) and returned as `Message::Close`, after which
-    /// `read` returns [`Error::ConnectionClosed`].
+    /// a Close is echoed and returned as `Message::Close`, after which `read` completes the
+    /// close (the server closes TCP first, §7.1.1) and returns [`Error::ConnectionClosed`].
     ///
-    /// Errors: [`Error::Protocol`] when the peer broke the protocol (our Close with the
-    /// matching code was sent), [`Error::AbnormalClosure`] when the peer dropped the stream
-    /// without a Close, [`Error::Io`] (`WouldBlock` on a nonblocking stream: call again).
+    /// Errors: [`Error::Protocol`] when the peer broke the protocol or fell silent past its
+    /// keepalive (our Close with the matching code was sent, or stays queued on a
+    /// nonblocking stream: keep calling `read` until `ConnectionClosed`),
+    /// [`Error::AbnormalClosure`] when the peer dropped the stream without a Close, `Io` with
+    /// `TimedOut` when the peer did not answer our Close within `Config::close_timeout`,
+    /// `Io` with `WouldBlock` on a nonblocking stream (call again).
     pub fn read(&mut self) -> Result<Message, Error> {
         loop {
+            self.conn.set_time(Instant::now());
             match self.conn.next_event() {
                 Ok(Some(message)) => {
                     if matches!(message, Message::Close(_)) {
-                        self.flush_ignoring_would_block()?;
+                        // Our echo is queued: send it now if the stream takes it. Either way
+                        // the Close is what this call returns; a write error shows next time.
+                        let _ = self.flush();
                     }
                     return Ok(message);
                 }
@@ -115,152 +143,67 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(e) => {
                     if !self.failure_reported {
                         self.failure_reported = true;
-                        // §7.1.7: send our Close while the connection is still writable.
-                        let _ = self.flush_ignoring_would_block();
-                        self.linger();
+                        // §7.1.7: send our Close while the connection is still writable,
+                        // then close the transport. On a nonblocking stream that may take
+                        // more calls: the error is reported now all the same.
+                        let _ = self.finish();
                         return Err(Error::Protocol(e));
                     }
                 }
             }
             if self.conn.is_terminated() {
-                return self.finish_closed();
+                self.finish()?;
+                return Err(self.closed_error());
             }
             // Before blocking on the stream, send what is queued (replies, pongs, echoes).
             self.flush_ignoring_would_block()?;
-            if self.conn.state() == State::CloseSent {
-                self.arm_close_timer()?;
-            }
-            let filled = match self.fill_read_buf() {
-                Err(e) if e.is_would_block() && self.close_timer_armed => {
-                    // The peer did not answer our Close within `close_timeout`.
-                    return Err(Error::Io(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the peer did not answer our Close frame in time",
-                    )));
-                }
-                other => other?,
-            };
-            if filled == 0 {
-                self.eof = true;
-                // Frames still buffered are delivered first; then the connection is either
-                // closed cleanly or aborted (1006), which the loop reports.
-                self.conn.receive_eof();
-            }
-        }
-    }
-
-    /// After the close handshake (or a failure): flush, then for a client wait for the
-    /// server to close the stream (§7.1.1), discarding anything it still sends.
-    fn finish_closed(&mut self) -> Result<Message, Error> {
-        if self.conn.state() == State::Aborted {
-            return Err(Error::AbnormalClosure);
-        }
-        self.flush()?;
-        self.arm_close_timer()?;
-        if self.conn.role() == Role::Server {
-            // §7.1.1: "when a server is instructed to _Close the WebSocket Connection_ it
-            // SHOULD initiate a TCP Close immediately". (Without a hook, dropping the
-            // WebSocket does it.)
-            self.linger();
-        }
-        if self.conn.role() == Role::Client && !self.eof {
-            // §7.1.1: "when a client is instructed to [close], it SHOULD wait for a TCP Close
-            // from the server." Bounded by the stream's own read timeout, if it has one.
-            let mut scratch = [0u8; 4096];
-            loop {
-                match self.stream.read(&mut scratch) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // With the close timer armed, a timeout ends the wait (the client "MAY
-                    // close the connection at any time after sending and receiving a Close").
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.close_timer_armed => {
-                        return Err(e.into());
-                    }
-                    Err(_) => break,
-                }
-            }
-            self.eof = true;
-        }
-        Err(Error::ConnectionClosed)
-    }
-
-    /// Close our sending side and wait (at most `Settings::close_timeout`) for the peer to
-    /// close its own, discarding what it still sends: §7.1.1's clean close ("call shutdown()
-    /// with SHUT_WR on the socket, call recv() until obtaining a return value of 0"). Closing
-    /// a socket that still has unread input makes the kernel answer with a reset, which can
-    /// destroy our Close frame in the peer's receive queue before the peer reads it. Only on
-    /// streams whose shutdown and timeouts the driver knows (TCP from `accept_tcp` and
-    /// `connect_with`); once.
-    fn linger(&mut self) {
-        let (Some(shutdown), Some(set_timeout)) = (self.shutdown.take(), self.set_read_timeout)
-        else {
-            return;
-        };
-        if shutdown(&self.stream).is_err() || self.eof {
-            return;
-        }
-        let deadline = Instant::now() + self.settings.close_timeout;
-        let mut scratch = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || set_timeout(&self.stream, Some(left)).is_err() {
-                break;
-            }
-            self.close_timer_armed = true;
-            match self.stream.read(&mut scratch) {
-                Ok(0) => {
+            match self.fill_until_deadline()? {
+                Filled::Deadline => {}
+                Filled::Bytes(0) => {
                     self.eof = true;
-                    break;
+                    // Frames still buffered are delivered first; then the connection is
+                    // either closed cleanly or aborted (1006), which the loop reports.
+                    self.conn.receive_eof();
                 }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
+                Filled::Bytes(_) => {}
             }
         }
     }
 
-    /// Bound the blocking reads of the closing handshake by `Settings::close_timeout`, on
-    /// streams whose timeout the driver can set. A read that then times out ends the wait.
-    fn arm_close_timer(&mut self) -> Result<(), Error> {
-        if let (Some(set), false) = (self.set_read_timeout, self.close_timer_armed) {
-            set(&self.stream, Some(self.settings.close_timeout))?;
-            self.close_timer_armed = true;
-        }
-        Ok(())
-    }
-
-    /// Queue a message without writing it (see [`WebSocket::flush`]).
+    /// Queue a message without writing it (see [`WebSocket::flush`]). An error means it was
+    /// not queued.
     pub fn write(&mut self, message: Message) -> Result<(), Error> {
         self.conn.send(message)?;
         Ok(())
     }
 
-    /// Queue a message and write everything queued.
-    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+    /// Queue a message and write everything queued. See [`Sent`].
+    pub fn send(&mut self, message: Message) -> Result<Sent, Error> {
         self.write(message)?;
-        self.flush()
+        self.flush_queued()
     }
 
     /// Queue one fragment of a message (see [`Connection::send_fragment`]) and flush.
     pub fn send_fragment(
         &mut self,
-        opcode: crate::frame::OpCode,
+        opcode: OpCode,
         payload: impl Into<bytes::Bytes>,
         fin: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<Sent, Error> {
         self.conn.send_fragment(opcode, payload, fin)?;
-        self.flush()
+        self.flush_queued()
     }
 
     /// Start the closing handshake (§7.1.2) and flush; keep calling [`WebSocket::read`]
     /// until it returns [`Error::ConnectionClosed`] to complete it.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<Sent, Error> {
         self.conn.close(Some(CloseFrame::new(code, reason)))?;
-        self.flush()
+        self.conn.set_time(Instant::now());
+        self.flush_queued()
     }
 
-    /// Write everything queued, with vectored writes.
+    /// Write everything queued, with vectored writes. `WouldBlock`: call again when the
+    /// stream is writable; nothing is written twice.
     pub fn flush(&mut self) -> Result<(), Error> {
         loop {
             let written = {
@@ -284,10 +227,59 @@ impl<S: Read + Write> WebSocket<S> {
         Ok(())
     }
 
+    /// True while bytes are queued that the stream has not taken yet.
+    pub fn has_pending_output(&mut self) -> bool {
+        self.conn.output_len() > 0
+    }
+
+    /// When the connection next needs a call to [`WebSocket::read`] even if nothing arrives
+    /// (keepalive, the close wait). For event loops over nonblocking streams.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.conn.next_deadline()
+    }
+
+    /// Flush after queueing: `WouldBlock` becomes [`Sent::Queued`].
+    fn flush_queued(&mut self) -> Result<Sent, Error> {
+        match self.flush() {
+            Ok(()) => Ok(Sent::Flushed),
+            Err(e) if e.is_would_block() => Ok(Sent::Queued),
+            Err(e) => Err(e),
+        }
+    }
+
     fn flush_ignoring_would_block(&mut self) -> Result<(), Error> {
         match self.flush() {
             Err(e) if e.is_would_block() => Ok(()),
             other => other,
+        }
+    }
+
+    /// One read from the stream, bounded by the core's next deadline when the stream can
+    /// time its reads.
+    fn fill_until_deadline(&mut self) -> Result<Filled, Error> {
+        let Some(deadline) = self.conn.next_deadline() else {
+            self.timer.restore(&self.stream);
+            return Ok(Filled::Bytes(self.fill_read_buf()?));
+        };
+        let started = Instant::now();
+        if started >= deadline {
+            return Ok(Filled::Deadline);
+        }
+        let armed = self.timer.arm(&self.stream, deadline - started);
+        match self.fill_read_buf() {
+            Ok(n) => Ok(Filled::Bytes(n)),
+            Err(e) if is_timeout(&e) => {
+                let now = Instant::now();
+                let our_timer_fired =
+                    armed.is_some_and(|a| a.ours && now.duration_since(started) >= a.bound * 7 / 8);
+                if now >= deadline || our_timer_fired {
+                    Ok(Filled::Deadline)
+                } else {
+                    // A nonblocking stream, or the user's own (shorter) timeout.
+                    Err(e.into())
+                }
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -296,10 +288,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// The read size follows what the frame in progress still needs, but never more than
     /// the bytes already buffered (at least [`MIN_READ`]): the buffer grows with bytes that
     /// actually arrived, doubling at most per read, never with what a header declares.
-    fn fill_read_buf(&mut self) -> Result<usize, Error> {
+    fn fill_read_buf(&mut self) -> io::Result<usize> {
         let ceiling = self.conn.read_buf().len().clamp(MIN_READ, MAX_READ);
         let want = self.conn.bytes_wanted().clamp(MIN_READ, ceiling);
-        Ok(read_some(&mut self.stream, self.conn.read_buf(), want)?)
+        read_some(&mut self.stream, self.conn.read_buf(), want)
     }
 
     /// The settings this connection was made with.
@@ -317,20 +309,28 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self.conn
     }
 
-    /// The stream.
+    /// The stream. While a deadline is pending the driver may have its own read timeout on
+    /// it; [`WebSocket::get_mut`] and [`WebSocket::into_inner`] give the stream's own back.
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
 
-    /// The stream, mutably (e.g. to set timeouts).
+    /// The stream, mutably (e.g. to set timeouts), with its own read timeout.
     pub fn get_mut(&mut self) -> &mut S {
+        self.timer.restore(&self.stream);
         &mut self.stream
     }
 
-    /// Give up the WebSocket and take the stream back.
-    pub fn into_inner(self) -> S {
+    /// Give up the WebSocket and take the stream back, with its own read timeout.
+    pub fn into_inner(mut self) -> S {
+        self.timer.restore(&self.stream);
         self.stream
     }
+}
+
+/// A read that ran out of time: `WouldBlock` on Unix, `TimedOut` on Windows.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// Read at most `max` bytes appended to `buf`; retries `Interrupted`.

@@ -1,5 +1,6 @@
 //! [`Settings`]: what the std driver needs to know about one connection: the protocol core's
-//! [`Config`], the opening handshake's [`Limits`], and the timeouts the driver times.
+//! [`Config`] (with the deadlines the core reports: close wait, keepalive), the opening
+//! handshake's [`Limits`], and the timeouts only the driver has (the opening handshake).
 
 use std::time::Duration;
 
@@ -16,12 +17,11 @@ pub struct Settings {
     pub protocol: Config,
     /// Budgets for the opening handshake's HTTP head. Default: 16 KiB, 64 header fields.
     pub handshake_limits: Limits,
-    /// How long the opening handshake may take (`connect_with`, `accept_tcp`). Default: 10 s.
+    /// How long the whole opening handshake may take, measured from its start (every
+    /// constructor, on every stream that can time its reads). Default: 10 s.
     pub handshake_timeout: Duration,
-    /// How long to wait for the peer's Close after sending ours, and for the server to drop
-    /// TCP after the close handshake (§7.1.1). Default: 5 s. The core only reports that it
-    /// waits ([`crate::State::CloseSent`]); the driver owns the clock.
-    pub close_timeout: Duration,
+    /// How long `connect` may wait for each address's TCP connection. Default: 10 s.
+    pub connect_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -30,7 +30,7 @@ impl Default for Settings {
             protocol: Config::default(),
             handshake_limits: Limits::default(),
             handshake_timeout: Duration::from_secs(10),
-            close_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }

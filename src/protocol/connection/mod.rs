@@ -15,6 +15,7 @@
 //! reassembly, UTF-8, close, fail, end of stream), `send.rs` the way out (queueing, masking,
 //! fragments, our Close, the output queue).
 
+mod deadlines;
 mod receive;
 mod send;
 
@@ -27,6 +28,7 @@ use super::error::ProtocolError;
 use super::output::Output;
 use super::utf8::Utf8Validator;
 use crate::frame::{FrameDecoder, OpCode};
+use deadlines::Timers;
 use receive::Reassembly;
 use send::MaskSource;
 
@@ -87,6 +89,8 @@ pub struct Connection {
     failure: Option<ProtocolError>,
     /// The transport reached end of stream.
     eof: bool,
+    /// The time as told by the caller, and the deadlines measured from it.
+    timers: Timers,
 }
 
 impl Connection {
@@ -110,6 +114,7 @@ impl Connection {
             close_sent: false,
             failure: None,
             eof: false,
+            timers: Timers::default(),
         }
     }
 

@@ -70,6 +70,7 @@ impl Connection {
     pub fn receive(&mut self, bytes: &[u8]) {
         if !self.is_terminated() {
             self.read_buf.extend_from_slice(bytes);
+            self.note_new_bytes();
         }
     }
 
@@ -97,10 +98,17 @@ impl Connection {
     /// End of stream with nothing left to decode: abort unless the close handshake is over.
     fn settle_eof(&mut self) {
         if matches!(self.state, State::Open | State::CloseSent) {
-            self.state = State::Aborted;
-            self.reassembly = None;
-            self.pong_owed = None;
+            self.abort();
         }
+    }
+
+    /// _The WebSocket Connection is Closed_ without a Close received (§7.1.5: the close code
+    /// is 1006): stop reading, drop what was in progress.
+    pub(super) fn abort(&mut self) {
+        self.state = State::Aborted;
+        self.read_buf.clear();
+        self.reassembly = None;
+        self.pong_owed = None;
     }
 
     /// The next message from the bytes received so far, or `Ok(None)` when more bytes are
@@ -119,19 +127,22 @@ impl Connection {
             self.read_buf.clear();
             return Ok(None);
         }
-        loop {
+        self.note_new_bytes();
+        let result = loop {
             match self.next_frame() {
-                Ok(FrameOutcome::Event(message)) => return Ok(Some(message)),
+                Ok(FrameOutcome::Event(message)) => break Ok(Some(message)),
                 Ok(FrameOutcome::Consumed) => continue,
                 Ok(FrameOutcome::NeedMore) => {
                     if self.eof {
                         self.settle_eof();
                     }
-                    return Ok(None);
+                    break Ok(None);
                 }
-                Err(error) => return Err(self.fail(error)),
+                Err(error) => break Err(self.fail(error)),
             }
-        }
+        };
+        self.note_decoded();
+        result
     }
 
     /// Decode at most one frame.
@@ -259,7 +270,7 @@ impl Connection {
 
     /// _Fail the WebSocket Connection_ (§7.1.7): queue a Close with the error's code "while
     /// the connection is still writable", stop reading, remember the error.
-    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+    pub(super) fn fail(&mut self, error: ProtocolError) -> ProtocolError {
         if !self.close_sent {
             // §7.1.7: "the endpoint SHOULD send a Close frame with an appropriate status code
             // (Section 7.4) before proceeding to _Close the WebSocket Connection_."

@@ -76,6 +76,9 @@ impl Connection {
     /// `OpCode::Binary`, the rest with `OpCode::Continuation`, the last with `fin` set.
     /// Control messages may be sent with [`Connection::send`] between fragments. Text
     /// fragments may split a code point, but together must be UTF-8.
+    ///
+    /// A refused fragment changes nothing: after [`SendError::FragmentBufferFull`] the same
+    /// call can be repeated once there is room.
     pub fn send_fragment(
         &mut self,
         opcode: OpCode,
@@ -89,18 +92,24 @@ impl Connection {
             (OpCode::Continuation, Some(started)) => started,
             _ => return Err(SendError::FragmentOutOfOrder),
         };
-        if message_opcode == OpCode::Text {
-            if opcode == OpCode::Text {
-                self.send_utf8 = Utf8Validator::new();
-            }
-            let mut check = self.send_utf8.clone();
+        // Judge on a copy of the validator: nothing changes until the fragment is queued.
+        let utf8 = if message_opcode == OpCode::Text {
+            let mut check =
+                if opcode == OpCode::Text { Utf8Validator::new() } else { self.send_utf8.clone() };
             let valid = check.feed(&payload).is_ok() && (!fin || check.finish().is_ok());
             if !valid {
                 return Err(SendError::InvalidUtf8);
             }
-            self.send_utf8 = check;
+            Some(check)
+        } else {
+            None
+        };
+        if self.output.len() + payload.len() + MAX_HEADER_LEN > self.config.max_write_buffer {
+            return Err(SendError::FragmentBufferFull(payload));
         }
-        self.ensure_room(payload.len(), || Message::Binary(payload.clone()))?;
+        if let Some(utf8) = utf8 {
+            self.send_utf8 = utf8;
+        }
         self.queue_frame(fin, opcode, &payload);
         self.sending_fragmented = if fin { None } else { Some(message_opcode) };
         Ok(())
@@ -163,10 +172,11 @@ impl Connection {
         let payload = frame.map(CloseFrame::to_payload).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_sent = true;
+        self.note_close_sent();
     }
 
     /// Encode one frame into the output queue, masking it when we are the client.
-    fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &Bytes) {
+    pub(super) fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &Bytes) {
         // §5.1: "a client MUST mask all frames that it sends to the server"; "A server MUST
         // NOT mask any frames that it sends to the client." §5.3: "the client MUST pick a
         // fresh masking key" for each frame.
@@ -230,6 +240,14 @@ impl Connection {
     /// Drop the first `n` queued bytes: they were written.
     pub fn advance_output(&mut self, n: usize) {
         self.output.advance(n);
+    }
+
+    /// Take the next run of queued bytes by reference, without a copy (a payload queued by
+    /// reference, or the frames encoded since): for a writer on another thread or an async
+    /// task that owns the bytes while it writes them. `None`: nothing is queued.
+    pub fn pop_output(&mut self) -> Option<Bytes> {
+        self.settle_owed_pong();
+        self.output.pop_chunk()
     }
 
     /// Take all queued bytes as one buffer (a copy when large payloads were queued by
