@@ -3,7 +3,12 @@
 //! ```text
 //! cargo run --release --example echo_server                 # ws://127.0.0.1:9001
 //! cargo run --release --example echo_server -- 0.0.0.0:9001 # any address
+//! cargo run --release --example echo_server -- --keepalive 30 127.0.0.1:9001
 //! ```
+//!
+//! `--keepalive SECS`: Ping a client that has been silent for SECS seconds, and drop it (with
+//! a Close 1011) when it stays silent for SECS more. The address and the flags may come in
+//! any order.
 //!
 //! Then, in a browser's devtools console:
 //!
@@ -19,14 +24,71 @@
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
 use std::thread;
+use std::time::Duration;
 
 use rfc6455::handshake::{Accept, Request};
-use rfc6455::{Config, Error, Message};
+use rfc6455::{Config, Error, Keepalive, Message, Settings};
 
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_string());
-    let listener = TcpListener::bind(&addr)?;
+const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS]   (ADDR: 127.0.0.1:9001)";
+
+/// What the command line asks for.
+struct Options {
+    addr: String,
+    settings: Settings,
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut addr = None;
+    let mut settings = Settings::default();
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--keepalive" => {
+                let value = args.next().ok_or("--keepalive needs a number of seconds")?;
+                let secs: u64 = value
+                    .parse()
+                    .ok()
+                    .filter(|&s| s > 0)
+                    .ok_or_else(|| format!("--keepalive {value}: not a number of seconds"))?;
+                settings.protocol = Config {
+                    keepalive: Some(Keepalive::every(Duration::from_secs(secs))),
+                    ..settings.protocol
+                };
+            }
+            "-h" | "--help" => return Err(String::new()),
+            flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
+            _ if addr.is_some() => return Err(format!("a second address: {arg}")),
+            _ => addr = Some(arg),
+        }
+    }
+    Ok(Options { addr: addr.unwrap_or_else(|| "127.0.0.1:9001".to_string()), settings })
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("echo_server: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("echo_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(options: Options) -> std::io::Result<()> {
+    let settings = options.settings;
+    let listener = TcpListener::bind(&options.addr)?;
     // Tests and scripts read this line to learn the port: print it whole and flush it.
     println!("listening on ws://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
@@ -34,7 +96,7 @@ fn main() -> std::io::Result<()> {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                thread::spawn(move || echo(stream));
+                thread::spawn(move || echo(stream, settings));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
@@ -43,19 +105,20 @@ fn main() -> std::io::Result<()> {
 }
 
 /// Run the opening handshake on `stream`, then echo until the connection is closed.
-fn echo(stream: TcpStream) {
+fn echo(stream: TcpStream, settings: Settings) {
     let peer = match stream.peer_addr() {
         Ok(addr) => addr.to_string(),
         Err(_) => "unknown peer".to_string(),
     };
-    // `accept_tcp` bounds the handshake by `Settings::handshake_timeout` (a client that never
-    // sends its request cannot hold the thread) and the close handshake by `close_timeout`.
+    // The handshake is bounded by `Settings::handshake_timeout` (a client that never sends
+    // its request cannot hold the thread), the close handshake by `Config::close_timeout`,
+    // and a silent client by the keepalive, if one was asked for.
     // An echo has no protocol of its own, so it agrees to whichever subprotocol the client
     // prefers (a browser that offers some fails the connection if none is chosen).
     let choose = |request: &Request| {
         Ok(Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() })
     };
-    let mut ws = match rfc6455::accept_tcp(stream, Config::default(), choose) {
+    let mut ws = match rfc6455::accept_tcp(stream, settings, choose) {
         Ok(ws) => ws,
         Err(e) => {
             // The library has already answered with the matching HTTP error status.
@@ -83,6 +146,41 @@ fn echo(stream: TcpStream) {
                 eprintln!("{peer}: {e}");
                 break;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter().map(|s| s.to_string()).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn the_address_and_the_flags_come_in_any_order() {
+        let every = |secs| Some(Keepalive::every(Duration::from_secs(secs)));
+        for list in [&["--keepalive", "5", "0.0.0.0:9"][..], &["0.0.0.0:9", "--keepalive", "5"]] {
+            let options = parse(args(list)).expect("valid");
+            assert_eq!(options.addr, "0.0.0.0:9");
+            assert_eq!(options.settings.protocol.keepalive, every(5));
+        }
+        let options = parse(args(&[])).expect("valid");
+        assert_eq!(options.addr, "127.0.0.1:9001");
+        assert_eq!(options.settings.protocol.keepalive, None);
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        for list in [
+            &["--keepalive"][..],
+            &["--keepalive", "soon"],
+            &["--keepalive", "0"],
+            &["--verbose"],
+            &["a:1", "b:2"],
+        ] {
+            assert!(parse(args(list)).is_err(), "{list:?}");
         }
     }
 }

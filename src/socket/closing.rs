@@ -64,6 +64,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         let eof = drain(&mut self.stream, &mut self.timer, deadline)?;
         self.eof |= eof;
         self.ending = Ending::Done;
+        finish_after_drain(&self.stream, &self.conn, eof);
         Ok(())
     }
 
@@ -139,5 +140,14 @@ pub(super) fn closed_error(conn: &Connection) -> Error {
         )),
         State::Aborted => Error::AbnormalClosure,
         _ => Error::ConnectionClosed,
+    }
+}
+
+/// The peer closed its side first (a client hears the server's FIN): close ours too, so the
+/// TCP connection ends now rather than when the application drops the stream.
+pub(super) fn finish_after_drain<S: Transport>(stream: &S, conn: &Connection, eof: bool) {
+    let we_closed_first = conn.role() == Role::Server || conn.state() == State::Failed;
+    if eof && !we_closed_first {
+        let _ = stream.shutdown_write();
     }
 }

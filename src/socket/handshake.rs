@@ -381,11 +381,23 @@ pub fn connect_with(
     request: ClientRequest,
     settings: impl Into<Settings>,
 ) -> Result<(WebSocket<TcpStream>, Response), Error> {
-    let settings = settings.into();
     let url = request.url();
+    let addrs = (url.host.clone(), url.port);
+    connect_addrs(addrs, request, settings)
+}
+
+/// [`connect_with`] to addresses of your choosing (your own resolver, a proxy, a fixed IP)
+/// while `request` keeps the URL's host for the `Host` header. Each address is tried in
+/// turn, each within [`Settings::connect_timeout`]; the first that answers is used.
+pub fn connect_addrs(
+    addrs: impl ToSocketAddrs,
+    request: ClientRequest,
+    settings: impl Into<Settings>,
+) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let settings = settings.into();
     let mut last_error = None;
     let mut stream = None;
-    for addr in (url.host.as_str(), url.port).to_socket_addrs()? {
+    for addr in addrs.to_socket_addrs()? {
         match TcpStream::connect_timeout(&addr, settings.connect_timeout) {
             Ok(s) => {
                 stream = Some(s);

@@ -41,7 +41,7 @@ use transport::ReadTimer;
 
 pub use handshake::{
     ClientHandshake, Handshaking, ServerHandshake, accept, accept_tcp, accept_with, connect,
-    connect_with,
+    connect_addrs, connect_with,
 };
 pub use settings::Settings;
 pub use split::{ReadHalf, TryClone, WriteHalf};

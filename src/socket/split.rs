@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::closing::{Ending, closed_error, drain, start_draining};
+use super::closing::{Ending, closed_error, drain, finish_after_drain, start_draining};
 use super::transport::ReadTimer;
 use super::{MAX_IOSLICES, MAX_READ, MIN_READ, Sent, Transport, WebSocket, is_timeout, read_some};
 use crate::error::Error;
@@ -300,8 +300,10 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
                     self.ending = start_draining(&self.stream, &conn, self.eof);
                 }
                 Ending::Draining { deadline } => {
-                    self.eof |= drain(&mut self.stream, &mut self.timer, deadline)?;
+                    let eof = drain(&mut self.stream, &mut self.timer, deadline)?;
+                    self.eof |= eof;
                     self.ending = Ending::Done;
+                    finish_after_drain(&self.stream, &lock(&self.shared.conn), eof);
                 }
             }
         }
