@@ -9,7 +9,7 @@
 //! | [`handshake`] | §1.3, §3, §4 | parses and validates the opening handshake (httparse tokenises; our code judges every header), computes `Sec-WebSocket-Accept`, builds the 101 and the rejections (400, 405, 426, 431 …); client URL, request and response validation; its budgets ([`handshake::Limits`]) and its error ([`HandshakeError`], which knows its HTTP response) |
 //! | [`frame`] | §5.2, §5.3 | the total frame model (any byte pattern is a [`frame::FrameHeader`]), header parse/encode into a 14-byte stack buffer, masking at any offset, an incremental zero-copy decoder; its one refusal, [`FrameError`] |
 //! | [`protocol`] | §5.1, §5.4–§5.8, §6, §7, §8 | [`protocol::check`] judges each header for a role and state; [`Connection`] is the sans-IO state machine (receiving: reassembly, fail-fast UTF-8, ping/pong, the close handshake; sending: masking, fragments, our Close); its budgets ([`Config`]) and errors ([`ProtocolError`], which knows its close code, and [`SendError`]) |
-//! | [`socket`] | — | [`WebSocket`]`<S: Read + Write>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking; [`Settings`] (the core's `Config`, the handshake's `Limits`, the timeouts); it moves bytes and knows no rule |
+//! | [`socket`] | — | [`WebSocket`]`<S: Read + Write + Transport>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking, resumable handshakes, split halves; [`Settings`] (the core's `Config`, the handshake's `Limits`, the driver's timeouts); it moves bytes and owns the clock, and knows no rule |
 //! | [`dissect`] | §4, §5 | for learners: prints a handshake or a byte stream of frames field by field with the RFC's names, and flags every rule each one breaks (judged by the layers above, never by itself) |
 //! | [`error`] | — | the driver's [`Error`] (IO, the lifecycle, or one of the layers' errors), with every layer's error re-exported |
 //!
@@ -48,7 +48,8 @@
 //!     let mut ws = accept(stream?)?;
 //!     while let Ok(message) = ws.read() {
 //!         if message.is_data() {
-//!             ws.send(message)?;
+//!             // Queue the echo; `read` writes everything queued before it waits again.
+//!             ws.write(message)?;
 //!         }
 //!     }
 //! }
@@ -62,9 +63,11 @@
 //!
 //! ## Sans-IO
 //!
-//! [`Connection`] never touches a socket: append received bytes to
-//! [`Connection::read_buf`], take messages from [`Connection::next_event`], queue with
-//! [`Connection::send`], and write out what [`Connection::output_slices`] gives you.
+//! [`Connection`] never touches a socket and never reads a clock: append received bytes to
+//! [`Connection::read_buf`], tell it the time with [`Connection::set_time`], take messages
+//! from [`Connection::next_event`], queue with [`Connection::send`], write out what
+//! [`Connection::output_slices`] gives you, and come back by [`Connection::next_deadline`]
+//! (the close wait, keepalive) even if nothing arrives.
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 

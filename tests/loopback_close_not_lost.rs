@@ -53,7 +53,9 @@ fn a_received_close_is_returned_even_when_its_echo_cannot_be_written() {
 fn the_failure_close_waits_behind_a_full_socket_instead_of_being_dropped() {
     let (mut raw, stream) = tcp_pair();
     let server = thread::spawn(move || {
-        let mut ws = rfc6455::accept(stream).expect("handshake");
+        let mut ws =
+            rfc6455::accept_tcp(stream, rfc6455::Settings::default(), |_| Ok(Default::default()))
+                .expect("handshake");
         ws.get_ref().set_nonblocking(true).expect("nonblocking");
         // 8 MiB the raw client does not read yet: the socket fills, the rest stays queued.
         let sent = ws.send(Message::binary(vec![b'x'; 8 << 20])).expect("queued");

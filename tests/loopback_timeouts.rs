@@ -75,3 +75,26 @@ fn a_server_that_never_answers_our_close_times_out() {
     done_tx.send(()).ok();
     server.join().expect("server");
 }
+
+#[test]
+fn the_users_own_read_timeout_is_given_back_after_the_close_wait() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let mut ws = accept_tcp(stream, quick(), |_| Ok(Accept::default())).expect("hs");
+        assert!(matches!(ws.read(), Ok(rfc6455::Message::Close(_))));
+        assert!(matches!(ws.read(), Err(Error::ConnectionClosed)));
+    });
+    let request = ClientRequest::new(&url).expect("url");
+    let (mut ws, _) = connect_with(request, Settings::default()).expect("connect");
+    let own = Some(Duration::from_secs(7));
+    ws.get_mut().set_read_timeout(own).expect("timeout");
+    ws.close(CloseCode::NORMAL, "bye").expect("close");
+    // The driver bounds these reads by `close_timeout` (5 s, shorter than 7 s) ...
+    assert!(matches!(ws.read(), Ok(rfc6455::Message::Close(_))));
+    assert!(matches!(ws.read(), Err(Error::ConnectionClosed)));
+    // ... and then hands the stream back with the timeout its owner set.
+    assert_eq!(ws.get_mut().read_timeout().expect("read timeout"), own);
+    server.join().expect("server");
+}
