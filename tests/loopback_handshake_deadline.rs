@@ -65,3 +65,16 @@ fn the_users_own_read_timeout_is_given_back_after_the_handshake() {
     raw_client_handshake(&mut client);
     assert_eq!(hs.join().expect("server"), Some(Duration::from_secs(7)));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_unix_stream_gets_the_deadline_too() {
+    let (silent, server) = std::os::unix::net::UnixStream::pair().expect("pair");
+    let started = Instant::now();
+    match accept_with(server, quick(), |_| Ok(Default::default())) {
+        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}"),
+        other => panic!("expected the handshake deadline, got {:?}", other.map(|_| ())),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "the deadline did not hold");
+    drop(silent);
+}
