@@ -45,7 +45,6 @@ pub use handshake::{
 };
 pub use settings::Settings;
 pub use split::{ReadHalf, TryClone, WriteHalf};
-
 pub use transport::Transport;
 
 /// Smallest read: enough for many small frames at once.
@@ -129,7 +128,6 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// `Io` with `WouldBlock` on a nonblocking stream (call again).
     pub fn read(&mut self) -> Result<Message, Error> {
         loop {
-            self.conn.set_time(Instant::now());
             match self.conn.next_event() {
                 Ok(Some(message)) => {
                     if matches!(message, Message::Close(_)) {
@@ -157,7 +155,11 @@ impl<S: Read + Write + Transport> WebSocket<S> {
             }
             // Before blocking on the stream, send what is queued (replies, pongs, echoes).
             self.flush_ignoring_would_block()?;
-            match self.fill_until_deadline()? {
+            let filled = self.fill_until_deadline()?;
+            // The time, once per read of the stream (not per message): the core measures
+            // silence and acts on the deadlines that passed.
+            self.conn.set_time(Instant::now());
+            match filled {
                 Filled::Deadline => {}
                 Filled::Bytes(0) => {
                     self.eof = true;

@@ -225,6 +225,8 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
                     let filled = flushed.and_then(|()| self.fill(&mut buf, want, deadline));
                     let mut conn = lock(&self.shared.conn);
                     *conn.read_buf() = buf;
+                    // Once per read of the stream: silence is measured, deadlines acted on.
+                    conn.set_time(Instant::now());
                     if filled? == Some(0) {
                         self.eof = true;
                         conn.receive_eof();
@@ -238,7 +240,6 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
     /// connection so that the blocking read holds no lock.
     fn look(&mut self) -> Look {
         let mut conn = lock(&self.shared.conn);
-        conn.set_time(Instant::now());
         match conn.next_event() {
             Ok(Some(message)) => return Look::Message(message),
             Ok(None) => {}
