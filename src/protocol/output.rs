@@ -111,6 +111,24 @@ impl Output {
         Some(chunk)
     }
 
+    /// The staging buffer, when nothing is queued (for a pool of buffers shared by idle
+    /// connections); a fresh empty one takes its place.
+    pub(crate) fn take_idle_staging(&mut self) -> Option<BytesMut> {
+        if self.len != 0 || self.staging.capacity() == 0 {
+            return None;
+        }
+        self.staging.clear();
+        Some(std::mem::take(&mut self.staging))
+    }
+
+    /// Use `buf` as the staging buffer, when nothing is queued.
+    pub(crate) fn give_staging(&mut self, mut buf: BytesMut) {
+        if self.len == 0 {
+            buf.clear();
+            self.staging = buf;
+        }
+    }
+
     /// Take everything as one buffer (copies the segments; for callers without vectored IO).
     pub(crate) fn take(&mut self) -> BytesMut {
         let mut all = BytesMut::with_capacity(self.len);

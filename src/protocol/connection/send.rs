@@ -250,6 +250,21 @@ impl Connection {
         self.output.pop_chunk()
     }
 
+    /// When nothing is queued, hand out the output buffer (empty, with its capacity): an event
+    /// loop pools buffers so that an idle connection holds none. The connection starts an
+    /// empty one, or uses the one given by [`Connection::give_output_buffer`].
+    pub fn take_idle_output_buffer(&mut self) -> Option<BytesMut> {
+        if self.pong_owed.is_some() {
+            return None;
+        }
+        self.output.take_idle_staging()
+    }
+
+    /// When nothing is queued, use `buf` (cleared) for the frames queued next.
+    pub fn give_output_buffer(&mut self, buf: BytesMut) {
+        self.output.give_staging(buf);
+    }
+
     /// Take all queued bytes as one buffer (a copy when large payloads were queued by
     /// reference; prefer [`Connection::output_slices`] on the hot path).
     pub fn take_output(&mut self) -> BytesMut {
