@@ -2,10 +2,11 @@
 //! written.
 //!
 //! Small things (headers, control frames, masked client payloads) are appended to one
-//! reusable `staging` buffer. A large unmasked payload (a server's) is not copied: the
-//! staging bytes before it are frozen into a segment and the payload's `Bytes` becomes the
-//! next segment, so one vectored write sends header and payload straight from the
-//! application's buffer.
+//! reusable `staging` buffer. A large unmasked payload (a server's) is not copied: the queue
+//! records it as a part of its own, by reference, between two runs of staging bytes, so one
+//! vectored write sends header and payload straight from the application's buffer. The
+//! staging buffer is never split, so once it has reached its working size the queue
+//! allocates nothing.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -15,11 +16,20 @@ use bytes::{Buf, Bytes, BytesMut};
 /// Payloads at least this long are queued by reference instead of copied.
 const ZERO_COPY_MIN: usize = 8 * 1024;
 
+/// One run of the queue, in order.
+#[derive(Debug)]
+enum Part {
+    /// The next this many bytes of `staging`.
+    Staged(usize),
+    /// A payload queued by reference.
+    Shared(Bytes),
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Output {
-    /// Frozen segments, written before `staging`.
-    segments: VecDeque<Bytes>,
-    /// Bytes after the last segment.
+    /// The queue, in order.
+    parts: VecDeque<Part>,
+    /// The bytes of every `Part::Staged`, in order; written ones are advanced past.
     staging: BytesMut,
     /// Total unwritten bytes.
     len: usize,
@@ -41,33 +51,41 @@ impl Output {
 
     /// Account for `n` bytes appended to the staging buffer.
     pub(crate) fn grew(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
         self.len += n;
+        match self.parts.back_mut() {
+            Some(Part::Staged(run)) => *run += n,
+            _ => self.parts.push_back(Part::Staged(n)),
+        }
     }
 
-    /// Append a payload, by reference when it is large enough to be worth a segment.
+    /// Append a payload, by reference when it is large enough to be worth a part of its own.
     pub(crate) fn push_payload(&mut self, payload: &Bytes) {
         if payload.len() >= ZERO_COPY_MIN {
-            if !self.staging.is_empty() {
-                self.segments.push_back(self.staging.split().freeze());
-            }
-            self.segments.push_back(payload.clone());
+            self.len += payload.len();
+            self.parts.push_back(Part::Shared(payload.clone()));
         } else {
             self.staging.extend_from_slice(payload);
+            self.grew(payload.len());
         }
-        self.len += payload.len();
     }
 
     /// Fill `dst` with the unwritten bytes in order; returns how many slices were filled.
     pub(crate) fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let parts = self
-            .segments
-            .iter()
-            .map(|s| &s[..])
-            .chain(std::iter::once(&self.staging[..]))
-            .filter(|s| !s.is_empty());
+        let mut staged: &[u8] = &self.staging;
         let mut n = 0;
-        for (slot, part) in dst.iter_mut().zip(parts) {
-            *slot = IoSlice::new(part);
+        for (slot, part) in dst.iter_mut().zip(&self.parts) {
+            let bytes = match part {
+                Part::Staged(run) => {
+                    let (run, rest) = staged.split_at((*run).min(staged.len()));
+                    staged = rest;
+                    run
+                }
+                Part::Shared(payload) => &payload[..],
+            };
+            *slot = IoSlice::new(bytes);
             n += 1;
         }
         n
@@ -78,34 +96,42 @@ impl Output {
         n = n.min(self.len);
         self.len -= n;
         while n > 0 {
-            match self.segments.front_mut() {
-                Some(front) if front.len() <= n => {
-                    n -= front.len();
-                    self.segments.pop_front();
+            let Some(front) = self.parts.front_mut() else {
+                break;
+            };
+            match front {
+                Part::Staged(run) => {
+                    let k = (*run).min(n);
+                    self.staging.advance(k);
+                    *run -= k;
+                    n -= k;
+                    if *run == 0 {
+                        self.parts.pop_front();
+                    }
                 }
-                Some(front) => {
-                    front.advance(n);
-                    n = 0;
-                }
-                None => {
-                    self.staging.advance(n);
-                    n = 0;
+                Part::Shared(payload) => {
+                    let k = payload.len().min(n);
+                    payload.advance(k);
+                    n -= k;
+                    if payload.is_empty() {
+                        self.parts.pop_front();
+                    }
                 }
             }
         }
         if self.len == 0 {
             // Reuse the staging allocation from its start.
+            self.parts.clear();
             self.staging.clear();
         }
     }
 
-    /// Take the first run of unwritten bytes by reference (no copy): a segment, or all of the
-    /// staging buffer.
+    /// Take the first run of unwritten bytes by reference (no copy of a payload; a run of
+    /// staging bytes is split off the staging buffer).
     pub(crate) fn pop_chunk(&mut self) -> Option<Bytes> {
-        let chunk = match self.segments.pop_front() {
-            Some(segment) => segment,
-            None if self.staging.is_empty() => return None,
-            None => self.staging.split().freeze(),
+        let chunk = match self.parts.pop_front()? {
+            Part::Staged(run) => self.staging.split_to(run).freeze(),
+            Part::Shared(payload) => payload,
         };
         self.len -= chunk.len();
         Some(chunk)
@@ -129,13 +155,16 @@ impl Output {
         }
     }
 
-    /// Take everything as one buffer (copies the segments; for callers without vectored IO).
+    /// Take everything as one buffer (copies the payloads; for callers without vectored IO).
     pub(crate) fn take(&mut self) -> BytesMut {
         let mut all = BytesMut::with_capacity(self.len);
-        for segment in self.segments.drain(..) {
-            all.extend_from_slice(&segment);
+        let mut slots = vec![IoSlice::new(&[]); self.parts.len()];
+        let n = self.slices(&mut slots);
+        for slice in &slots[..n] {
+            all.extend_from_slice(slice);
         }
-        all.extend_from_slice(&self.staging);
+        drop(slots);
+        self.parts.clear();
         self.staging.clear();
         self.len = 0;
         all
