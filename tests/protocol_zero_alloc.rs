@@ -10,7 +10,7 @@ use std::io::IoSlice;
 
 use bytes::BytesMut;
 use rfc6455::frame::{FrameHeader, OpCode, encode_frame};
-use rfc6455::{Config, Connection, Message, Role};
+use rfc6455::{Config, Connection, Role};
 
 /// Counts this thread's allocations (other test threads do not disturb it).
 struct Counting;
@@ -156,7 +156,7 @@ fn the_std_drivers_echo_loop_allocates_nothing_per_message_in_steady_state() {
     let mut ws =
         rfc6455::WebSocket::from_raw(memory, Role::Server, Config::default(), BytesMut::new());
     // The model echo loop: `write` per message; `read` flushes before it reads again.
-    let mut echo = |ws: &mut rfc6455::WebSocket<Memory>, messages: usize| {
+    let echo = |ws: &mut rfc6455::WebSocket<Memory>, messages: usize| {
         for _ in 0..messages {
             let message = ws.read().expect("a message");
             ws.write(message).expect("queued");
