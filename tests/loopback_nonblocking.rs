@@ -97,3 +97,26 @@ fn until_done<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
         }
     }
 }
+
+#[test]
+fn the_read_buffer_is_let_go_after_a_large_message() {
+    let (mut client, mut server) = pair();
+    let big = vec![3u8; 4 << 20];
+    let writer = thread::spawn(move || {
+        client.send(Message::binary(big)).expect("send");
+        client.send(Message::text("small")).expect("send");
+        client
+    });
+    assert_eq!(server.read().expect("big").payload().len(), 4 << 20);
+    assert_eq!(server.read().expect("small"), Message::text("small"));
+    // The next read finds nothing (WouldBlock) ...
+    server.get_ref().set_nonblocking(true).expect("nonblocking");
+    assert!(server.read().expect_err("nothing more").is_would_block());
+    // ... and the multi-MiB buffer the big message needed is not kept by the connection.
+    assert!(
+        server.connection_mut().read_buf().capacity() <= 256 * 1024,
+        "{} bytes kept",
+        server.connection_mut().read_buf().capacity()
+    );
+    drop(writer.join().expect("writer"));
+}

@@ -291,6 +291,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// the bytes already buffered (at least [`MIN_READ`]): the buffer grows with bytes that
     /// actually arrived, doubling at most per read, never with what a header declares.
     fn fill_read_buf(&mut self) -> io::Result<usize> {
+        shrink_if_empty(self.conn.read_buf());
         let ceiling = self.conn.read_buf().len().clamp(MIN_READ, MAX_READ);
         let want = self.conn.bytes_wanted().clamp(MIN_READ, ceiling);
         read_some(&mut self.stream, self.conn.read_buf(), want)
@@ -327,6 +328,17 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     pub fn into_inner(mut self) -> S {
         self.timer.restore(&self.stream);
         self.stream
+    }
+}
+
+/// Read buffers larger than this are let go once empty (after a large message) instead of
+/// being kept for the next read: a big allocation is not held by an idle connection, and
+/// the payloads handed out keep their own part of it alive.
+const KEEP_READ_CAPACITY: usize = 256 * 1024;
+
+fn shrink_if_empty(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > KEEP_READ_CAPACITY {
+        *buf = BytesMut::new();
     }
 }
 

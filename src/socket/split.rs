@@ -22,7 +22,10 @@ use bytes::{Bytes, BytesMut};
 
 use super::closing::{Ending, closed_error, drain, finish_after_drain, start_draining};
 use super::transport::ReadTimer;
-use super::{MAX_IOSLICES, MAX_READ, MIN_READ, Sent, Transport, WebSocket, is_timeout, read_some};
+use super::{
+    MAX_IOSLICES, MAX_READ, MIN_READ, Sent, Transport, WebSocket, is_timeout, read_some,
+    shrink_if_empty,
+};
 use crate::error::Error;
 use crate::frame::OpCode;
 use crate::protocol::{CloseCode, CloseFrame, Connection, Message, State};
@@ -249,6 +252,7 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
         if conn.is_terminated() {
             return Look::Terminated;
         }
+        shrink_if_empty(conn.read_buf());
         let ceiling = conn.read_buf().len().clamp(MIN_READ, MAX_READ);
         let want = conn.bytes_wanted().clamp(MIN_READ, ceiling);
         let deadline = conn.next_deadline();
