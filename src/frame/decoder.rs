@@ -111,14 +111,14 @@ impl FrameDecoder {
             return Ok(None);
         };
         let available = buf.len().min(p.payload_len);
-        if available > p.seen {
-            if let Some(fresh) = buf.get_mut(p.seen..available) {
-                if let Some(key) = p.header.masking_key {
-                    apply_mask(fresh, key, p.seen);
-                }
-                p.seen = available;
-                inspect(fresh)?;
+        if available > p.seen
+            && let Some(fresh) = buf.get_mut(p.seen..available)
+        {
+            if let Some(key) = p.header.masking_key {
+                apply_mask(fresh, key, p.seen);
             }
+            p.seen = available;
+            inspect(fresh)?;
         }
         if available < p.payload_len {
             return Ok(None);
