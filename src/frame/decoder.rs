@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::error::FrameError;
 use super::header::FrameHeader;
-use super::mask::apply_mask;
+use super::mask::{apply_mask, extend_masked};
 
 /// A complete frame: its header and its unmasked payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,10 +146,10 @@ pub fn encode_frame(header: &FrameHeader, payload: &[u8], dst: &mut BytesMut) {
     let n = header.encode(&mut head);
     dst.reserve(n + payload.len());
     dst.extend_from_slice(&head[..n]);
-    let start = dst.len();
-    dst.extend_from_slice(payload);
-    if let (Some(key), Some(written)) = (header.masking_key, dst.get_mut(start..)) {
-        apply_mask(written, key, 0);
+    match header.masking_key {
+        // Copy and mask in one pass.
+        Some(key) => extend_masked(dst, payload, key, 0),
+        None => dst.extend_from_slice(payload),
     }
 }
 
