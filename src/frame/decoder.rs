@@ -141,6 +141,7 @@ impl FrameDecoder {
 /// Append a whole frame to `dst`: the header, then the payload, masked with the header's
 /// masking key when it has one. No validation: any header is written as given, and
 /// `header.payload_len` is written as declared even if it differs from `payload.len()`.
+#[inline]
 pub fn encode_frame(header: &FrameHeader, payload: &[u8], dst: &mut BytesMut) {
     let mut head = [0u8; super::MAX_HEADER_LEN];
     let n = header.encode(&mut head);

@@ -435,18 +435,13 @@ mod word {
     #[inline]
     pub(super) fn mask_copy_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
         let key_word = key_word(key);
-        let mut dst_chunks = dst.chunks_exact_mut(8);
-        let mut src_chunks = src.chunks_exact(8);
-        for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(s);
-            let masked = (u64::from_ne_bytes(word) ^ key_word).to_ne_bytes();
-            for (slot, byte) in d.iter_mut().zip(masked) {
-                slot.write(byte);
-            }
+        let (dst_words, dst_tail) = dst.as_chunks_mut::<8>();
+        let (src_words, src_tail) = src.as_chunks::<8>();
+        for (d, s) in dst_words.iter_mut().zip(src_words) {
+            // One 8-byte store (element-wise `write`s are not merged into one).
+            *d = (u64::from_ne_bytes(*s) ^ key_word).to_ne_bytes().map(MaybeUninit::new);
         }
-        let tails = dst_chunks.into_remainder().iter_mut().zip(src_chunks.remainder());
-        for (i, (d, s)) in tails.enumerate() {
+        for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
             d.write(s ^ key[i % 4]);
         }
     }
