@@ -70,6 +70,14 @@ fn apply_mask_long(buf: &mut [u8], key: [u8; 4]) {
 /// Write `src` XOR `key` into `dst` in one pass (no copy-then-mask), as if `src` started at
 /// byte `offset` of the payload. Masks `min(dst.len(), src.len())` bytes and returns that
 /// count; the rest of `dst` is left as it was.
+///
+/// ```
+/// use rfc6455::frame::mask_into;
+/// // §5.7: "Hello", masked with the key 0x37 0xfa 0x21 0x3d.
+/// let mut wire = [0u8; 5];
+/// assert_eq!(mask_into(&mut wire, b"Hello", [0x37, 0xfa, 0x21, 0x3d], 0), 5);
+/// assert_eq!(wire, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// ```
 #[inline]
 pub fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) -> usize {
     let len = dst.len().min(src.len());
@@ -101,6 +109,16 @@ fn mask_into_long(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
 /// payload: the masked bytes are written straight into `dst`'s spare capacity, which is
 /// never zero-filled first. This is how a client queues a payload (§5.1: "a client MUST mask
 /// all frames that it sends to the server").
+///
+/// ```
+/// use bytes::BytesMut;
+/// use rfc6455::frame::extend_masked;
+/// // §5.7: a masked text frame "Hello": the header, the key, then the masked payload.
+/// let key = [0x37, 0xfa, 0x21, 0x3d];
+/// let mut out = BytesMut::from(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d][..]);
+/// extend_masked(&mut out, b"Hello", key, 0);
+/// assert_eq!(&out[..], &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// ```
 #[inline]
 pub fn extend_masked(dst: &mut BytesMut, src: &[u8], key: [u8; 4], offset: usize) {
     extend_masked_with(Kernel::selected(), SIMD_MIN_LEN, dst, src, key, offset);
