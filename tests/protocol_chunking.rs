@@ -115,12 +115,12 @@ fn encode(items: &[Item], close: Option<u16>, seed: u64) -> (Vec<u8>, Vec<Messag
                 bounds.push(payload.len());
                 let last = bounds.len() - 2;
                 for (i, pair) in bounds.windows(2).enumerate() {
-                    if i > 0 {
-                        if let Some(Some(p)) = pings.get(i - 1) {
-                            frame(&mut bytes, true, OpCode::Ping, p);
-                            events.push(Message::Ping(Bytes::from(p.clone())));
-                            replies.push((true, OpCode::Pong, p.clone()));
-                        }
+                    if i > 0
+                        && let Some(Some(p)) = pings.get(i - 1)
+                    {
+                        frame(&mut bytes, true, OpCode::Ping, p);
+                        events.push(Message::Ping(Bytes::from(p.clone())));
+                        replies.push((true, OpCode::Pong, p.clone()));
                     }
                     let opcode = match (i, text) {
                         (0, true) => OpCode::Text,

@@ -55,10 +55,10 @@ impl<S: Read> TextAsBinary<S> {
                 if h.opcode == OpCode::Text {
                     self.header[0] = (self.header[0] & 0xF0) | OpCode::Binary.as_u4();
                 }
-                if matches!(h.opcode, OpCode::Text | OpCode::Binary) {
-                    if let Ok(mut q) = self.opcodes.lock() {
-                        q.push_back(h.opcode);
-                    }
+                if matches!(h.opcode, OpCode::Text | OpCode::Binary)
+                    && let Ok(mut q) = self.opcodes.lock()
+                {
+                    q.push_back(h.opcode);
                 }
                 self.out.extend(self.header.drain(..));
                 self.payload_left = h.payload_len;

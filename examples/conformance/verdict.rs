@@ -242,14 +242,14 @@ pub fn judge(expect: &Expect, o: &Observed, client: bool) -> (Verdict, String) {
                 None => j.add(Verdict::Failed, "no Close in answer to ours (§5.5.1 MUST)"),
             }
             tcp_close_check(&mut j);
-            if let Some((n, total, max)) = o.rtt {
-                if n > 0 {
-                    j.note(format!(
-                        "INFORMATIONAL: {n} round trips, mean {:.0} µs, max {:.0} µs",
-                        total.as_secs_f64() * 1e6 / n as f64,
-                        max.as_secs_f64() * 1e6
-                    ));
-                }
+            if let Some((n, total, max)) = o.rtt
+                && n > 0
+            {
+                j.note(format!(
+                    "INFORMATIONAL: {n} round trips, mean {:.0} µs, max {:.0} µs",
+                    total.as_secs_f64() * 1e6 / n as f64,
+                    max.as_secs_f64() * 1e6
+                ));
             }
             let (v, r) = j.finish("the echo and the close handshake are correct");
             let r = format!("{r}; took {:.0} ms", o.elapsed.as_secs_f64() * 1000.0);
@@ -324,13 +324,13 @@ pub fn judge(expect: &Expect, o: &Observed, client: bool) -> (Verdict, String) {
                 "failed the connection as required: {}{fast_note}",
                 peer_end_summary(o)
             ));
-            if let (Verdict::Failed, Some(t)) = (v, tolerated) {
-                if let (Verdict::Ok, _) = judge(t, o, client) {
-                    return (
+            if let (Verdict::Failed, Some(t)) = (v, tolerated)
+                && let (Verdict::Ok, _) = judge(t, o, client)
+            {
+                return (
                         Verdict::NonStrict,
                         "tolerated the frame and processed it as valid (the RFC forbids sending it but does not say that a receiver must fail)".into(),
                     );
-                }
             }
             (v, r)
         }

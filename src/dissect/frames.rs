@@ -362,33 +362,32 @@ impl FrameDissector {
             }
             c.tail.push_back(b);
         }
-        if c.text {
-            if let Some(m) = &mut self.message {
-                if !m.utf8_broken {
-                    let mut scratch = [0u8; 4096];
-                    let mut at = c.seen;
-                    for piece in chunk.chunks(scratch.len()) {
-                        let buf = scratch.get_mut(..piece.len()).unwrap_or_default();
-                        buf.copy_from_slice(piece);
-                        if let Some(key) = c.header.masking_key {
-                            apply_mask(buf, key, (at % 4) as usize);
-                        }
-                        at += piece.len() as u64;
-                        if m.validator.feed(buf).is_err() {
-                            m.utf8_broken = true;
-                            c.utf8_error = true;
-                            break;
-                        }
-                    }
+        if c.text
+            && let Some(m) = &mut self.message
+            && !m.utf8_broken
+        {
+            let mut scratch = [0u8; 4096];
+            let mut at = c.seen;
+            for piece in chunk.chunks(scratch.len()) {
+                let buf = scratch.get_mut(..piece.len()).unwrap_or_default();
+                buf.copy_from_slice(piece);
+                if let Some(key) = c.header.masking_key {
+                    apply_mask(buf, key, (at % 4) as usize);
+                }
+                at += piece.len() as u64;
+                if m.validator.feed(buf).is_err() {
+                    m.utf8_broken = true;
+                    c.utf8_error = true;
+                    break;
                 }
             }
         }
         c.seen += n as u64;
         self.offset += n as u64;
-        if c.seen >= c.payload_len {
-            if let Some(c) = self.current.take() {
-                self.complete(c, out);
-            }
+        if c.seen >= c.payload_len
+            && let Some(c) = self.current.take()
+        {
+            self.complete(c, out);
         }
         n
     }
@@ -396,13 +395,14 @@ impl FrameDissector {
     /// The whole payload of `c` is in: show it, judge it, close the message on FIN.
     fn complete(&mut self, mut c: Current, out: &mut String) {
         let mut finished = None;
-        if c.data && c.header.fin {
-            if let Some(mut m) = self.message.take() {
-                if c.text && !m.utf8_broken && m.validator.finish().is_err() {
-                    c.utf8_error = true;
-                }
-                finished = Some(m);
+        if c.data
+            && c.header.fin
+            && let Some(mut m) = self.message.take()
+        {
+            if c.text && !m.utf8_broken && m.validator.finish().is_err() {
+                c.utf8_error = true;
             }
+            finished = Some(m);
         }
         if self.progress && c.header_feed != self.feeds {
             let _ = writeln!(out, "frame {} (continued): payload complete", c.index);

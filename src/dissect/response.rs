@@ -195,10 +195,10 @@ pub(super) fn dissect_response(bytes: &[u8], request: Option<&RequestSummary>, o
             let _ = writeln!(out, "    · not judged: the head could not be read far enough");
         }
         mark(&blamed, judged_here && judged, out);
-        if lower == "sec-websocket-accept" {
-            if let Some(key) = key {
-                let _ = writeln!(out, "    expected for key {key}: {}", accept_key(key.as_bytes()));
-            }
+        if lower == "sec-websocket-accept"
+            && let Some(key) = key
+        {
+            let _ = writeln!(out, "    expected for key {key}: {}", accept_key(key.as_bytes()));
         }
     }
     for line in &head.odd_lines {

@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::error::FrameError;
 use super::header::FrameHeader;
-use super::mask::apply_mask;
+use super::mask::{apply_mask, extend_masked};
 
 /// A complete frame: its header and its unmasked payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,14 +111,14 @@ impl FrameDecoder {
             return Ok(None);
         };
         let available = buf.len().min(p.payload_len);
-        if available > p.seen {
-            if let Some(fresh) = buf.get_mut(p.seen..available) {
-                if let Some(key) = p.header.masking_key {
-                    apply_mask(fresh, key, p.seen);
-                }
-                p.seen = available;
-                inspect(fresh)?;
+        if available > p.seen
+            && let Some(fresh) = buf.get_mut(p.seen..available)
+        {
+            if let Some(key) = p.header.masking_key {
+                apply_mask(fresh, key, p.seen);
             }
+            p.seen = available;
+            inspect(fresh)?;
         }
         if available < p.payload_len {
             return Ok(None);
@@ -141,15 +141,16 @@ impl FrameDecoder {
 /// Append a whole frame to `dst`: the header, then the payload, masked with the header's
 /// masking key when it has one. No validation: any header is written as given, and
 /// `header.payload_len` is written as declared even if it differs from `payload.len()`.
+#[inline]
 pub fn encode_frame(header: &FrameHeader, payload: &[u8], dst: &mut BytesMut) {
     let mut head = [0u8; super::MAX_HEADER_LEN];
     let n = header.encode(&mut head);
     dst.reserve(n + payload.len());
     dst.extend_from_slice(&head[..n]);
-    let start = dst.len();
-    dst.extend_from_slice(payload);
-    if let (Some(key), Some(written)) = (header.masking_key, dst.get_mut(start..)) {
-        apply_mask(written, key, 0);
+    match header.masking_key {
+        // Copy and mask in one pass.
+        Some(key) => extend_masked(dst, payload, key, 0),
+        None => dst.extend_from_slice(payload),
     }
 }
 

@@ -208,11 +208,11 @@ fn judge(header: &FrameHeader, state: &CheckState, config: &Config) -> Result<()
                 ProtocolError::MessageTooLarge { len: message_len, max: config.max_message_size };
             return broken(error, |_, _, c| c.max_message_size = usize::MAX);
         }
-        if let Some(progress) = state.fragmented {
-            if progress.fragments >= config.max_fragments {
-                let error = ProtocolError::TooManyFragments { max: config.max_fragments };
-                return broken(error, |_, _, c| c.max_fragments = usize::MAX);
-            }
+        if let Some(progress) = state.fragmented
+            && progress.fragments >= config.max_fragments
+        {
+            let error = ProtocolError::TooManyFragments { max: config.max_fragments };
+            return broken(error, |_, _, c| c.max_fragments = usize::MAX);
         }
     }
     Ok(())
