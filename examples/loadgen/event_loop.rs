@@ -50,10 +50,10 @@ pub fn run(
 
     std::thread::sleep(start_sending.saturating_duration_since(Instant::now()));
     for (i, c) in conns.iter_mut().enumerate() {
-        if alive[i] {
-            if let Err(e) = c.try_write(m, Instant::now()) {
-                fail(&mut stats, &mut alive[i], format!("write: {e}"));
-            }
+        if alive[i]
+            && let Err(e) = c.try_write(m, Instant::now())
+        {
+            fail(&mut stats, &mut alive[i], format!("write: {e}"));
         }
     }
 
@@ -64,10 +64,10 @@ pub fn run(
             closing = true;
             for (i, c) in conns.iter_mut().enumerate() {
                 c.closing = true;
-                if alive[i] {
-                    if let Err(e) = c.try_write(m, now) {
-                        fail(&mut stats, &mut alive[i], format!("write: {e}"));
-                    }
+                if alive[i]
+                    && let Err(e) = c.try_write(m, now)
+                {
+                    fail(&mut stats, &mut alive[i], format!("write: {e}"));
                 }
             }
         }
