@@ -7,7 +7,7 @@ use std::io::IoSlice;
 use bytes::{Bytes, BytesMut};
 
 use super::{Connection, State};
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask, encode_frame};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, encode_frame, extend_masked};
 use crate::protocol::check::Role;
 use crate::protocol::close::CloseFrame;
 use crate::protocol::error::SendError;
@@ -192,12 +192,8 @@ impl Connection {
         self.output.grew(head_len);
         match masking_key {
             Some(key) => {
-                let staging = self.output.staging();
-                let start = staging.len();
-                staging.extend_from_slice(payload);
-                if let Some(fresh) = staging.get_mut(start..) {
-                    apply_mask(fresh, key, 0);
-                }
+                // §5.3: masked while copied, in one pass, right after the header.
+                extend_masked(self.output.staging(), payload, key, 0);
                 self.output.grew(payload.len());
             }
             None => self.output.push_payload(payload),
