@@ -49,12 +49,18 @@ impl Utf8Validator {
             }
             piece = rest;
         }
-        // simdutf8's `compat` validator reports the same `valid_up_to`/`error_len` as std,
-        // several times faster on non-ASCII text (see benches/echo.rs).
-        match simdutf8::compat::from_utf8(piece) {
+        // The piece may end inside a code point: judge everything before it with simdutf8's
+        // `basic` validator (the fastest: it only says yes or no), and the few bytes of that
+        // last code point by themselves.
+        let cut = incomplete_tail_start(piece);
+        let (whole, tail) = piece.split_at(cut);
+        if simdutf8::basic::from_utf8(whole).is_err() {
+            return Err(InvalidUtf8);
+        }
+        match std::str::from_utf8(tail) {
             Ok(_) => Ok(()),
-            Err(e) if e.error_len().is_none() => {
-                let tail = piece.get(e.valid_up_to()..).unwrap_or_default();
+            Err(e) if e.error_len().is_none() && e.valid_up_to() == 0 => {
+                // A valid prefix of one code point: carry it to the next piece.
                 self.partial[..tail.len()].copy_from_slice(tail);
                 self.partial_len = tail.len();
                 Ok(())
@@ -74,6 +80,23 @@ impl Utf8Validator {
     pub fn is_complete(&self) -> bool {
         self.partial_len == 0
     }
+}
+
+/// Where the last code point of `piece` starts if the piece ends before that code point does
+/// (at most 3 bytes from the end); `piece.len()` if the piece ends on a boundary (or its end
+/// is invalid anyway, which the whole-piece check then reports).
+fn incomplete_tail_start(piece: &[u8]) -> usize {
+    let len = piece.len();
+    for (i, &byte) in piece.iter().enumerate().skip(len.saturating_sub(3)).rev() {
+        if byte & 0xC0 == 0x80 {
+            continue; // a continuation byte: its lead is further back
+        }
+        return match utf8_len(byte) {
+            Some(need) if i + need > len => i,
+            _ => len,
+        };
+    }
+    len
 }
 
 /// The length of the code point a leading byte starts, if it can start one.

@@ -14,29 +14,36 @@ use crate::protocol::error::SendError;
 use crate::protocol::message::Message;
 use crate::protocol::utf8::Utf8Validator;
 
+/// Bytes of OS entropy fetched at a time: 1024 masking keys per `getrandom` call.
+const MASK_POOL: usize = 4096;
+
 /// A source of masking keys: OS entropy fetched in batches (§5.3: "the masking key MUST be
-/// derived from a strong source of entropy"). One `getrandom` call serves 64 frames.
+/// derived from a strong source of entropy"). One `getrandom` call serves 1024 frames; the
+/// pool is allocated on a client's first frame, so a server (which never masks) holds none.
 #[derive(Debug)]
 pub(super) struct MaskSource {
-    pool: [u8; 256],
+    pool: Option<Box<[u8; MASK_POOL]>>,
     used: usize,
 }
 
 impl MaskSource {
     pub(super) fn new() -> Self {
-        MaskSource { pool: [0; 256], used: 256 }
+        MaskSource { pool: None, used: MASK_POOL }
     }
 
     fn next_key(&mut self) -> [u8; 4] {
-        if self.used + 4 > self.pool.len() {
+        let pool = self.pool.get_or_insert_with(|| Box::new([0; MASK_POOL]));
+        if self.used + 4 > MASK_POOL {
             // Not peer input: only the OS can make this fail (Linux's getrandom(2) blocks until
             // seeded and then cannot fail). An OS without an entropy source cannot run a
             // WebSocket client safely (§10.3), and there is no sensible way to go on without one.
-            getrandom::fill(&mut self.pool).expect("the OS entropy source failed");
+            getrandom::fill(&mut pool[..]).expect("the OS entropy source failed");
             self.used = 0;
         }
         let mut key = [0; 4];
-        key.copy_from_slice(&self.pool[self.used..self.used + 4]);
+        if let Some(fresh) = pool.get(self.used..self.used + 4) {
+            key.copy_from_slice(fresh);
+        }
         self.used += 4;
         key
     }
