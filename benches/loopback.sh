@@ -16,6 +16,7 @@
 #   MAX_INFLIGHT_MB=256  cells whose messages in flight (size x conns x depth) exceed this are
 #                     skipped, and said so: the servers would hold several times as much
 #   THREADS=1         loadgen event-loop threads (1 or 2)
+#   PIN=split         split (server on CPU 0, loadgen on CPU 1) | none | same (both on CPU 0)
 #   BUILD=1           BUILD=0 skips the release build
 #
 # Each run starts its server fresh on a free port, runs the load generator against it under a
@@ -120,6 +121,25 @@ if (($(ulimit -n) < want_fds)); then
     (($(ulimit -n) >= want_fds)) || log "warning: ulimit -n is $(ulimit -n), below $want_fds"
 fi
 
+# PIN: where the server and the load generator run. `split` (the default) puts the server
+# (all its threads) on CPU 0 and the load generator on CPU 1, as a server and its clients on
+# different machines would be. `none` leaves it to the scheduler, which on this machine puts
+# them sometimes on one core (where a client and a server wake each other for free, like
+# coroutines: up to 4x the rate with one connection) and sometimes on two, switching from one
+# run to the next; ratios between runs in different modes mean nothing. `same` puts both on
+# CPU 0 (one core for everything: a measure of CPU cost rather than of speed).
+pin_server=()
+pin_client=()
+case ${PIN:-split} in
+    none) ;;
+    split) pin_server=(taskset -c 0) pin_client=(taskset -c 1) ;;
+    same) pin_server=(taskset -c 0) pin_client=(taskset -c 0) ;;
+    *) log "PIN is none, split or same"; exit 2 ;;
+esac
+if ((${#pin_server[@]} > 0)) && ! command -v taskset >/dev/null; then
+    log "PIN=${PIN} needs taskset"; exit 2
+fi
+
 # --- one run --------------------------------------------------------------------------------
 server_pid=""
 stop_server() {
@@ -148,7 +168,8 @@ run_one() {
     cell="$(size_label "$size")-c$conns-d$depth-$kind"
     local base=$logs/$rep-$cell-$server
     : >"$base.server.out"
-    "$(binary_for "$server")" 127.0.0.1:0 >"$base.server.out" 2>"$base.server.err" &
+    ${pin_server[@]+"${pin_server[@]}"} "$(binary_for "$server")" 127.0.0.1:0 \
+        >"$base.server.out" 2>"$base.server.err" &
     server_pid=$!
     local url=""
     for _ in $(seq 100); do
@@ -166,7 +187,7 @@ run_one() {
         # Connect (<=10 s) + warm-up + window + close (<=5 s), and a margin.
         local limit
         limit=$(awk -v w="$warmup" -v s="$run_seconds" 'BEGIN { printf "%d", w + s + 30 }')
-        timeout -k 5 "$limit" "$bin/loadgen" --url "$url/" --connections "$conns" \
+        timeout -k 5 "$limit" ${pin_client[@]+"${pin_client[@]}"} "$bin/loadgen" --url "$url/" --connections "$conns" \
             --depth "$depth" --size "$size" --kind "$kind" --seconds "$run_seconds" \
             --warmup "$warmup" --threads "$threads" --server-pid "$server_pid" \
             --name "$server" "${raw[@]}" >"$base.loadgen" 2>&1 || true
@@ -274,7 +295,7 @@ print_summary() {
 # --- the matrix -----------------------------------------------------------------------------
 read -r -a server_list <<<"$servers"
 log "cells: ${run_cells[*]}"
-log "servers: $servers; $reps repetition(s) of $run_seconds s (+$warmup s warm-up); loadgen threads: $threads"
+log "servers: $servers; $reps repetition(s) of $run_seconds s (+$warmup s warm-up); loadgen threads: $threads; PIN=${PIN:-split}"
 for ((rep = 1; rep <= reps; rep++)); do
     # Rotate the order of the servers so that none always runs first (or right after another).
     k=$(((rep - 1) % ${#server_list[@]}))
