@@ -168,7 +168,7 @@ impl Worker {
         let Some(mut client) = self.clients.get_mut(index).and_then(Option::take) else {
             return;
         };
-        let after = self.step(&mut client, index);
+        let after = self.step(&mut client);
         self.settle(client, index, after);
     }
 
@@ -226,7 +226,7 @@ impl Worker {
                 }
                 Phase::Open(conn) => {
                     conn.set_time(now);
-                    self.step(&mut client, index)
+                    self.step(&mut client)
                 }
                 _ => After::Keep,
             };
@@ -235,7 +235,7 @@ impl Worker {
     }
 
     /// One round for a client in any phase.
-    fn step(&mut self, client: &mut Client, index: usize) -> After {
+    fn step(&mut self, client: &mut Client) -> After {
         loop {
             let next = match &mut client.phase {
                 Phase::Handshake { parser, buf, deadline } => {
@@ -273,7 +273,7 @@ impl Worker {
                         None => linger(&client.stream, self.settings),
                     }
                 }
-                Phase::Open(_) => return self.step_open(client, index),
+                Phase::Open(_) => return self.step_open(client),
                 Phase::Lingering { .. } => {
                     return match discard(&mut client.stream) {
                         Ok(true) => After::Keep,
@@ -286,7 +286,7 @@ impl Worker {
     }
 
     /// An open connection: read what arrived, answer it, write what is queued.
-    fn step_open(&mut self, client: &mut Client, _index: usize) -> After {
+    fn step_open(&mut self, client: &mut Client) -> After {
         let Phase::Open(conn) = &mut client.phase else {
             return After::Keep;
         };
@@ -318,15 +318,8 @@ impl Worker {
                     conn.receive_eof();
                 }
                 Ok(_) => conn.set_time(Instant::now()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Nothing more to read: answer what came, write it, and wait.
-                    drain_events(conn, &mut client.stalled);
-                    if flush(&mut client.stream, conn).is_err() {
-                        return After::Drop;
-                    }
-                    client.paused = conn.output_len() > HIGH_WATER || client.stalled.is_some();
-                    break;
-                }
+                // Nothing more to read: what came is answered below, and written.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return After::Drop,
             }
@@ -336,6 +329,7 @@ impl Worker {
         if flush(&mut client.stream, conn).is_err() {
             return After::Drop;
         }
+        client.paused = conn.output_len() > HIGH_WATER || client.stalled.is_some();
         if conn.should_close_transport() {
             // §7.1.1: the server "SHOULD initiate a TCP Close immediately" once the close
             // handshake is over (or after failing the connection, §7.1.7), every queued byte

@@ -118,9 +118,8 @@ pub(super) fn drain<S: Read + Transport>(
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => {
-                let waited = Instant::now().duration_since(now);
-                let our_timer_fired = armed.is_some_and(|a| a.ours && waited >= a.bound * 7 / 8);
-                if !our_timer_fired && Instant::now() < deadline {
+                let later = Instant::now();
+                if !armed.is_some_and(|a| a.fired(now, later)) && later < deadline {
                     return Err(e.into());
                 }
             }

@@ -132,9 +132,8 @@ impl<S: Read + Write + Transport> Reading<S> {
             match read_some(&mut self.stream, &mut self.buf, HEAD_READ) {
                 Ok(n) => return Ok(HeadRead::Bytes(n)),
                 Err(e) if is_timeout(&e) => {
-                    let waited = Instant::now().duration_since(now);
-                    let ours = armed.is_some_and(|a| a.ours && waited >= a.bound * 7 / 8);
-                    if !ours && Instant::now() < self.deadline {
+                    let later = Instant::now();
+                    if !armed.is_some_and(|a| a.fired(now, later)) && later < self.deadline {
                         return Ok(HeadRead::WouldBlock);
                     }
                 }

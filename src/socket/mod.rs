@@ -256,45 +256,12 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         }
     }
 
-    /// One read from the stream, bounded by the core's next deadline when the stream can
-    /// time its reads.
+    /// One read from the stream into the connection's read buffer, bounded by the core's
+    /// next deadline when the stream can time its reads.
     fn fill_until_deadline(&mut self) -> Result<Filled, Error> {
-        let Some(deadline) = self.conn.next_deadline() else {
-            self.timer.restore(&self.stream);
-            return Ok(Filled::Bytes(self.fill_read_buf()?));
-        };
-        let started = Instant::now();
-        if started >= deadline {
-            return Ok(Filled::Deadline);
-        }
-        let armed = self.timer.arm(&self.stream, deadline - started);
-        match self.fill_read_buf() {
-            Ok(n) => Ok(Filled::Bytes(n)),
-            Err(e) if is_timeout(&e) => {
-                let now = Instant::now();
-                let our_timer_fired =
-                    armed.is_some_and(|a| a.ours && now.duration_since(started) >= a.bound * 7 / 8);
-                if now >= deadline || our_timer_fired {
-                    Ok(Filled::Deadline)
-                } else {
-                    // A nonblocking stream, or the user's own (shorter) timeout.
-                    Err(e.into())
-                }
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// One read from the stream into the connection's read buffer.
-    ///
-    /// The read size follows what the frame in progress still needs, but never more than
-    /// the bytes already buffered (at least [`MIN_READ`]): the buffer grows with bytes that
-    /// actually arrived, doubling at most per read, never with what a header declares.
-    fn fill_read_buf(&mut self) -> io::Result<usize> {
-        shrink_if_empty(self.conn.read_buf());
-        let ceiling = self.conn.read_buf().len().clamp(MIN_READ, MAX_READ);
-        let want = self.conn.bytes_wanted().clamp(MIN_READ, ceiling);
-        read_some(&mut self.stream, self.conn.read_buf(), want)
+        let want = read_size(&mut self.conn);
+        let deadline = self.conn.next_deadline();
+        read_until(&mut self.stream, &mut self.timer, self.conn.read_buf(), want, deadline)
     }
 
     /// The settings this connection was made with.
@@ -328,6 +295,52 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     pub fn into_inner(mut self) -> S {
         self.timer.restore(&self.stream);
         self.stream
+    }
+}
+
+/// How much the next read of the stream asks for.
+///
+/// The read size follows what the frame in progress still needs, but never more than the
+/// bytes already buffered (at least [`MIN_READ`]): the buffer grows with bytes that actually
+/// arrived, doubling at most per read, never with what a header declares. An empty buffer
+/// grown by a large message is let go first.
+fn read_size(conn: &mut Connection) -> usize {
+    shrink_if_empty(conn.read_buf());
+    let ceiling = conn.read_buf().len().clamp(MIN_READ, MAX_READ);
+    conn.bytes_wanted().clamp(MIN_READ, ceiling)
+}
+
+/// One read of `want` bytes at most into `buf`, bounded by `deadline` on a stream that can
+/// time its reads. `Filled::Deadline`: the deadline passed, or the driver's own timer woke
+/// the read early: look again. A `WouldBlock` that is neither is returned as it is: a
+/// nonblocking stream, or the user's own shorter timeout.
+fn read_until<S: Read + Transport>(
+    stream: &mut S,
+    timer: &mut ReadTimer,
+    buf: &mut BytesMut,
+    want: usize,
+    deadline: Option<Instant>,
+) -> Result<Filled, Error> {
+    let Some(deadline) = deadline else {
+        timer.restore(stream);
+        return Ok(Filled::Bytes(read_some(stream, buf, want)?));
+    };
+    let started = Instant::now();
+    if started >= deadline {
+        return Ok(Filled::Deadline);
+    }
+    let armed = timer.arm(stream, deadline - started);
+    match read_some(stream, buf, want) {
+        Ok(n) => Ok(Filled::Bytes(n)),
+        Err(e) if is_timeout(&e) => {
+            let now = Instant::now();
+            if now >= deadline || armed.is_some_and(|a| a.fired(started, now)) {
+                Ok(Filled::Deadline)
+            } else {
+                Err(e.into())
+            }
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

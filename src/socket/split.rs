@@ -22,10 +22,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::closing::{Ending, closed_error, drain, finish_after_drain, start_draining};
 use super::transport::ReadTimer;
-use super::{
-    MAX_IOSLICES, MAX_READ, MIN_READ, Sent, Transport, WebSocket, is_timeout, read_some,
-    shrink_if_empty,
-};
+use super::{Filled, MAX_IOSLICES, Sent, Transport, WebSocket, read_size, read_until};
 use crate::error::Error;
 use crate::frame::OpCode;
 use crate::protocol::{CloseCode, CloseFrame, Connection, Message, State};
@@ -225,12 +222,14 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
                         Err(e) if e.is_would_block() => Ok(()),
                         other => other,
                     };
-                    let filled = flushed.and_then(|()| self.fill(&mut buf, want, deadline));
+                    let filled = flushed.and_then(|()| {
+                        read_until(&mut self.stream, &mut self.timer, &mut buf, want, deadline)
+                    });
                     let mut conn = lock(&self.shared.conn);
                     *conn.read_buf() = buf;
                     // Once per read of the stream: silence is measured, deadlines acted on.
                     conn.set_time(Instant::now());
-                    if filled? == Some(0) {
+                    if matches!(filled?, Filled::Bytes(0)) {
                         self.eof = true;
                         conn.receive_eof();
                     }
@@ -252,39 +251,9 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
         if conn.is_terminated() {
             return Look::Terminated;
         }
-        shrink_if_empty(conn.read_buf());
-        let ceiling = conn.read_buf().len().clamp(MIN_READ, MAX_READ);
-        let want = conn.bytes_wanted().clamp(MIN_READ, ceiling);
+        let want = read_size(&mut conn);
         let deadline = conn.next_deadline();
         Look::NeedBytes { deadline, want, buf: std::mem::take(conn.read_buf()) }
-    }
-
-    /// One read into `buf`, bounded by `deadline`; `None`: a deadline passed, look again.
-    fn fill(
-        &mut self,
-        buf: &mut BytesMut,
-        want: usize,
-        deadline: Option<Instant>,
-    ) -> Result<Option<usize>, Error> {
-        let Some(deadline) = deadline else {
-            self.timer.restore(&self.stream);
-            return Ok(Some(read_some(&mut self.stream, buf, want)?));
-        };
-        let started = Instant::now();
-        if started >= deadline {
-            return Ok(None);
-        }
-        let armed = self.timer.arm(&self.stream, deadline - started);
-        match read_some(&mut self.stream, buf, want) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if is_timeout(&e) => {
-                let now = Instant::now();
-                let ours =
-                    armed.is_some_and(|a| a.ours && now.duration_since(started) >= a.bound * 7 / 8);
-                if now >= deadline || ours { Ok(None) } else { Err(e.into()) }
-            }
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Close the transport once the connection is terminated (see `closing`).

@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the driver asks of a stream besides `Read + Write`. Every method has a default that
 /// says "not supported": a stream that cannot time its reads still works, but its deadlines
@@ -202,4 +202,12 @@ pub(crate) struct Armed {
     pub(crate) bound: Duration,
     /// The driver set it (not the user).
     pub(crate) ours: bool,
+}
+
+impl Armed {
+    /// A read begun at `started` that timed out at `now` was ended by the driver's own timer
+    /// (not by a nonblocking stream, nor the user's timeout): it waited about its bound.
+    pub(crate) fn fired(&self, started: Instant, now: Instant) -> bool {
+        self.ours && now.duration_since(started) >= self.bound * 7 / 8
+    }
 }
