@@ -57,6 +57,9 @@ fn a_peer_that_reads_answers_the_pings_and_is_kept() {
         loop {
             match server.read() {
                 Ok(Message::Pong(_)) => pongs += 1,
+                // The client's own keepalive may ping too, when its timer ends between two
+                // of the server's Pings; the core has already queued the Pong.
+                Ok(Message::Ping(_)) => {}
                 Ok(Message::Text(t)) if &*t == "still here" => break,
                 Ok(other) => panic!("unexpected {other:?}"),
                 Err(e) => panic!("server failed the live client: {e}"),
