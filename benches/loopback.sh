@@ -12,7 +12,8 @@
 #   CELLS="..."       cells as SIZE:CONNS:DEPTH[:KIND] (KIND binary|text|mixed, binary if left
 #                     out); the default is sizes 16 B, 1 KiB, 64 KiB, 1 MiB x connections 1, 64,
 #                     1000 x depth 1, 16 in binary, plus three cells of mixed UTF-8 text
-#   SERVERS="rfc6455 tungstenite fastwebsockets raw"
+#   SERVERS="rfc6455 tungstenite fastwebsockets raw"; any other NAME runs the binary in
+#                     BIN_NAME, e.g. SERVERS="rfc6455 before raw" BIN_before=/tmp/old/echo_server
 #   MAX_INFLIGHT_MB=256  cells whose messages in flight (size x conns x depth) exceed this are
 #                     skipped, and said so: the servers would hold several times as much
 #   THREADS=1         loadgen event-loop threads (1 or 2)
@@ -70,7 +71,9 @@ binary_for() {
         tungstenite) echo "$bin/bench_tungstenite_echo" ;;
         fastwebsockets) echo "$bin/bench_fastwebsockets_echo" ;;
         raw) echo "$bin/bench_raw_echo" ;;
-        *) log "unknown server $1"; exit 2 ;;
+        *)  # any other name: the binary in BIN_<name> (an A/B run against an older build)
+            local var="BIN_$1"
+            if [[ $1 =~ ^[A-Za-z0-9_]+$ && -n ${!var:-} ]]; then echo "${!var}"; else log "unknown server $1 (no BIN_$1)"; exit 2; fi ;;
     esac
 }
 for server in $servers; do binary_for "$server" >/dev/null; done

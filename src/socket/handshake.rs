@@ -16,8 +16,9 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::settings::Settings;
+use super::spare::read_append;
 use super::transport::ReadTimer;
-use super::{Transport, WebSocket, is_timeout, read_some};
+use super::{Transport, WebSocket, is_timeout};
 use crate::error::{Error, HandshakeError};
 use crate::handshake::{
     Accept, ClientRequest, HttpResponse, Request, RequestParser, Response, ResponseParser,
@@ -129,7 +130,7 @@ impl<S: Read + Write + Transport> Reading<S> {
                 return Err(self.timed_out());
             }
             let armed = self.timer.arm(&self.stream, self.deadline - now);
-            match read_some(&mut self.stream, &mut self.buf, HEAD_READ) {
+            match read_append(&mut self.stream, &mut self.buf, HEAD_READ) {
                 Ok(n) => return Ok(HeadRead::Bytes(n)),
                 Err(e) if is_timeout(&e) => {
                     let later = Instant::now();

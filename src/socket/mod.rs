@@ -25,6 +25,7 @@
 mod closing;
 mod handshake;
 mod settings;
+mod spare;
 mod split;
 mod transport;
 
@@ -44,6 +45,8 @@ pub use handshake::{
     connect_addrs, connect_with,
 };
 pub use settings::Settings;
+#[cfg(unix)]
+pub use spare::read_fd_append;
 pub use split::{ReadHalf, TryClone, WriteHalf};
 pub use transport::Transport;
 
@@ -323,14 +326,14 @@ fn read_until<S: Read + Transport>(
 ) -> Result<Filled, Error> {
     let Some(deadline) = deadline else {
         timer.restore(stream);
-        return Ok(Filled::Bytes(read_some(stream, buf, want)?));
+        return Ok(Filled::Bytes(spare::read_append(stream, buf, want)?));
     };
     let started = Instant::now();
     if started >= deadline {
         return Ok(Filled::Deadline);
     }
     let armed = timer.arm(stream, deadline - started);
-    match read_some(stream, buf, want) {
+    match spare::read_append(stream, buf, want) {
         Ok(n) => Ok(Filled::Bytes(n)),
         Err(e) if is_timeout(&e) => {
             let now = Instant::now();
@@ -358,20 +361,4 @@ fn shrink_if_empty(buf: &mut BytesMut) {
 /// A read that ran out of time: `WouldBlock` on Unix, `TimedOut` on Windows.
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-/// Read at most `max` bytes appended to `buf`; retries `Interrupted`.
-fn read_some<S: Read>(stream: &mut S, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
-    let start = buf.len();
-    // Make room without reserving more than we will read (never the declared frame length).
-    buf.resize(start + max, 0);
-    let result = loop {
-        match stream.read(&mut buf[start..]) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other,
-        }
-    };
-    let n = *result.as_ref().unwrap_or(&0);
-    buf.truncate(start + n);
-    result
 }

@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 /// Implemented for [`TcpStream`] and (on Unix) `UnixStream`. A wrapper forwards to the stream
 /// it wraps; for a TLS stream that is the TCP socket underneath (with rustls,
 /// `impl Transport for StreamOwned<C, TcpStream>` forwards to `self.sock`; a TLS
-/// `shutdown_write` should send its close_notify first). A stream of your own that has
-/// nothing to offer: `impl rfc6455::socket::Transport for MyStream {}`.
+/// `shutdown_write` should send its close_notify first), **except [`read_fd`]**, which a
+/// wrapper that transforms the bytes (TLS decrypts them) must leave at its default. A
+/// stream of your own that has nothing to offer: `impl rfc6455::socket::Transport for
+/// MyStream {}`.
+///
+/// [`read_fd`]: Transport::read_fd
 pub trait Transport {
     /// Bound each later blocking read to `timeout` (`None`: no bound), like
     /// [`TcpStream::set_read_timeout`]. A read that runs out fails with `WouldBlock` or
@@ -45,6 +49,16 @@ pub trait Transport {
     fn shutdown_write(&self) -> io::Result<()> {
         Err(io::ErrorKind::Unsupported.into())
     }
+
+    /// The descriptor to read from when reading this stream is exactly `read(2)` on it (a
+    /// socket, a pipe), so that the driver can read into a buffer's spare capacity without
+    /// zeroing it first (see [`read_fd_append`](super::read_fd_append)). `None` (the
+    /// default): the driver zeroes, then calls `Read::read`. A TLS stream must answer
+    /// `None`: its reads decrypt, reading its socket would hand over ciphertext.
+    #[cfg(unix)]
+    fn read_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }
 
 impl Transport for TcpStream {
@@ -62,6 +76,10 @@ impl Transport for TcpStream {
     }
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+    #[cfg(unix)]
+    fn read_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        Some(std::os::fd::AsFd::as_fd(self))
     }
 }
 
@@ -82,6 +100,10 @@ impl Transport for std::os::unix::net::UnixStream {
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
+    #[cfg(unix)]
+    fn read_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        Some(std::os::fd::AsFd::as_fd(self))
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -100,6 +122,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     fn shutdown_write(&self) -> io::Result<()> {
         (**self).shutdown_write()
     }
+    #[cfg(unix)]
+    fn read_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        (**self).read_fd()
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -117,6 +143,10 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn shutdown_write(&self) -> io::Result<()> {
         (**self).shutdown_write()
+    }
+    #[cfg(unix)]
+    fn read_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        (**self).read_fd()
     }
 }
 
