@@ -7,7 +7,7 @@
 //! as `Bytes`, without a copy. The decoder never reserves the length a header declares:
 //! the buffer only grows with bytes that actually arrived.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::error::FrameError;
 use super::header::FrameHeader;
@@ -94,7 +94,9 @@ impl FrameDecoder {
             });
         }
         let payload_len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
-        let _ = buf.split_to(header_len);
+        // Consumed in place: a pointer bump, not a split (which would touch the shared
+        // buffer's reference count twice per frame).
+        buf.advance(header_len);
         self.in_progress = Some(InProgress { header, payload_len, seen: 0 });
         Ok(Some(header))
     }
