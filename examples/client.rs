@@ -31,7 +31,8 @@ fn main() -> Result<(), Box<dyn StdError>> {
                     println!("<{} bytes of binary data>", data.len());
                     break;
                 }
-                Message::Ping(_) | Message::Pong(_) => {}
+                // Parts come only with `Config::binary_parts_from`, which `connect` leaves off.
+                Message::Ping(_) | Message::Pong(_) | Message::BinaryPart { .. } => {}
                 Message::Close(frame) => {
                     // The server closed first; our echo of its Close is already sent.
                     match frame {

@@ -121,6 +121,10 @@ fn echo_connection(stream: TcpStream) -> Seen {
                 seen.messages_echoed += 1;
             }
             Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            Ok(Message::BinaryPart { .. }) => {
+                seen.result = Err("a binary part, with parts off".into());
+                break;
+            }
             Ok(Message::Close(frame)) => seen.close_received = Some(frame),
             Err(Error::ConnectionClosed) => break,
             Err(e) => {

@@ -20,7 +20,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rfc6455::{CloseCode, CloseFrame, Error, Message};
+use rfc6455::{CloseCode, CloseFrame, Config, Error, Message};
 
 /// Payload sizes around the boundaries of the three length encodings (§5.2), plus 1 MiB.
 const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
@@ -142,16 +142,29 @@ impl Drop for Peer {
 struct ServerOutcome {
     close_received: Option<Option<CloseFrame>>,
     messages_echoed: usize,
+    parts_echoed: usize,
     pings_seen: usize,
     result: Result<(), String>,
 }
 
+/// Binary messages from this size on are received and echoed in parts
+/// (`Config::binary_parts_from`): the python client's 64 KiB and 1 MiB binary messages come
+/// back as fragments sent while the message was still arriving, and websockets reassembles
+/// and checks them.
+const PARTS_FROM: usize = 65536;
+
 /// The loop of `examples/echo_server.rs`, reporting how each connection ended.
 fn echo_connection(stream: TcpStream) -> ServerOutcome {
-    let mut outcome =
-        ServerOutcome { close_received: None, messages_echoed: 0, pings_seen: 0, result: Ok(()) };
+    let mut outcome = ServerOutcome {
+        close_received: None,
+        messages_echoed: 0,
+        parts_echoed: 0,
+        pings_seen: 0,
+        result: Ok(()),
+    };
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-    let mut ws = match rfc6455::accept(stream) {
+    let config = Config { binary_parts_from: Some(PARTS_FROM), ..Config::default() };
+    let mut ws = match rfc6455::accept_with(stream, config, |_| Ok(Default::default())) {
         Ok(ws) => ws,
         Err(e) => {
             outcome.result = Err(format!("handshake failed: {e}"));
@@ -166,6 +179,14 @@ fn echo_connection(stream: TcpStream) -> ServerOutcome {
                     break;
                 }
                 outcome.messages_echoed += 1;
+            }
+            Ok(Message::BinaryPart { payload, last }) => {
+                outcome.parts_echoed += 1;
+                if let Err(e) = ws.send(Message::BinaryPart { payload, last }) {
+                    outcome.result = Err(format!("send failed: {e}"));
+                    break;
+                }
+                outcome.messages_echoed += usize::from(last);
             }
             Ok(Message::Ping(_)) => outcome.pings_seen += 1,
             Ok(Message::Pong(_)) => {}
@@ -226,6 +247,9 @@ fn python_client_against_our_server() {
         "our server saw the wrong Close: {outcome:?}\n{report}"
     );
     assert_eq!(outcome.pings_seen, 3, "{outcome:?}\n{report}");
+    // The 64 KiB and 1 MiB binary messages went in parts: at least one each, and the 1 MiB
+    // one in several (it arrives over many reads).
+    assert!(outcome.parts_echoed >= 3, "{outcome:?}\n{report}");
     assert!(outcomes.try_recv().is_err(), "the python client opened more than one connection");
 }
 

@@ -403,7 +403,10 @@ impl Worker {
 fn drain_events(conn: &mut Connection, stalled: &mut Option<Message>) {
     while stalled.is_none() {
         match conn.next_event() {
-            Ok(Some(message @ (Message::Text(_) | Message::Binary(_)))) => {
+            // A part of a large binary message goes back as a fragment of the echo.
+            Ok(Some(
+                message @ (Message::Text(_) | Message::Binary(_) | Message::BinaryPart { .. }),
+            )) => {
                 match conn.send(message) {
                     Ok(()) => {}
                     Err(SendError::WriteBufferFull(message)) => *stalled = Some(message),

@@ -8,8 +8,11 @@
 //!
 //! `--keepalive SECS`: Ping a client that has been silent for SECS seconds, and drop it (with
 //! a Close 1011) when it stays silent for SECS more. `--workers N`: event loops (default: one
-//! per core). `--threads`: a thread per connection instead of event loops. The address and
-//! the flags may come in any order.
+//! per core). `--threads`: a thread per connection instead of event loops. `--whole`: echo
+//! large binary messages only once they have all arrived (by default a binary message of
+//! 128 KiB or more is echoed in parts as it arrives, `Config::binary_parts_from`, so its
+//! echo starts before its end and the server never holds it whole). The address and the
+//! flags may come in any order.
 //!
 //! Then, in a browser's devtools console:
 //!
@@ -37,7 +40,10 @@ use std::time::Duration;
 use rfc6455::handshake::{Accept, Request};
 use rfc6455::{Config, Error, Keepalive, Message, Settings};
 
-const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads]   (ADDR: 127.0.0.1:9001)";
+const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads] [--whole]   (ADDR: 127.0.0.1:9001)";
+
+/// Binary messages from this size on are echoed in parts as they arrive (unless `--whole`).
+const PARTS_FROM: usize = 128 * 1024;
 
 /// What the command line asks for.
 struct Options {
@@ -50,6 +56,7 @@ struct Options {
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut addr = None;
     let mut settings = Settings::default();
+    settings.protocol.binary_parts_from = Some(PARTS_FROM);
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let mut workers = Some(cores);
     let mut args = args.peekable();
@@ -77,6 +84,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 workers = Some(n);
             }
             "--threads" => workers = None,
+            "--whole" => settings.protocol.binary_parts_from = None,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
             _ if addr.is_some() => return Err(format!("a second address: {arg}")),
@@ -153,7 +161,8 @@ fn echo(stream: TcpStream, settings: Settings) {
         match ws.read() {
             // Queue the echo: `read` writes everything queued before it waits for more, so a
             // batch of messages costs one write.
-            Ok(msg @ (Message::Text(_) | Message::Binary(_))) => {
+            // A part of a large binary message goes back as a fragment of the echo.
+            Ok(msg @ (Message::Text(_) | Message::Binary(_) | Message::BinaryPart { .. })) => {
                 if let Err(e) = ws.write(msg) {
                     eprintln!("{peer}: {e}");
                     break;
@@ -192,6 +201,9 @@ mod tests {
         let options = parse(args(&[])).expect("valid");
         assert_eq!(options.addr, "127.0.0.1:9001");
         assert_eq!(options.settings.protocol.keepalive, None);
+        assert_eq!(options.settings.protocol.binary_parts_from, Some(PARTS_FROM));
+        let whole = parse(args(&["--whole"])).expect("valid");
+        assert_eq!(whole.settings.protocol.binary_parts_from, None);
         assert!(options.workers.is_some(), "event loops by default");
         assert_eq!(parse(args(&["--threads", "a:1"])).expect("valid").workers, None);
         assert_eq!(parse(args(&["--workers", "3"])).expect("valid").workers, Some(3));

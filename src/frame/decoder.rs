@@ -22,13 +22,50 @@ pub struct Frame {
     pub payload: Bytes,
 }
 
-/// The frame in progress: its header, and how many payload bytes at the front of the read
-/// buffer have already been unmasked and shown to the caller.
+/// Part of a frame's payload, handed out before the rest has arrived
+/// ([`FrameDecoder::decode_payload_part`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FramePart {
+    /// The frame's header.
+    pub header: FrameHeader,
+    /// The payload bytes that arrived since the last part, unmasked, split off the read
+    /// buffer without a copy. Empty only in a part that ends an empty frame.
+    pub payload: Bytes,
+    /// This part ends the frame.
+    pub ends_frame: bool,
+}
+
+/// The frame in progress: its header, the payload bytes still to be split off the read
+/// buffer, how many of those at its front are already unmasked and shown to the caller, and
+/// how many were handed out before in parts (where the masking key's cycle stands).
 #[derive(Debug, Clone, Copy)]
 struct InProgress {
     header: FrameHeader,
     payload_len: usize,
     seen: usize,
+    handed_out: usize,
+}
+
+impl InProgress {
+    /// Unmask the payload bytes that arrived since the last look and show them to `inspect`.
+    /// Returns how many payload bytes `buf` holds.
+    fn unmask_arrived<E>(
+        &mut self,
+        buf: &mut BytesMut,
+        inspect: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let available = buf.len().min(self.payload_len);
+        if available > self.seen
+            && let Some(fresh) = buf.get_mut(self.seen..available)
+        {
+            if let Some(key) = self.header.masking_key {
+                apply_mask(fresh, key, self.handed_out + self.seen);
+            }
+            self.seen = available;
+            inspect(fresh)?;
+        }
+        Ok(available)
+    }
 }
 
 /// Incremental frame decoder. See the module documentation.
@@ -97,7 +134,7 @@ impl FrameDecoder {
         // Consumed in place: a pointer bump, not a split (which would touch the shared
         // buffer's reference count twice per frame).
         buf.advance(header_len);
-        self.in_progress = Some(InProgress { header, payload_len, seen: 0 });
+        self.in_progress = Some(InProgress { header, payload_len, seen: 0, handed_out: 0 });
         Ok(Some(header))
     }
 
@@ -112,16 +149,7 @@ impl FrameDecoder {
         let Some(p) = &mut self.in_progress else {
             return Ok(None);
         };
-        let available = buf.len().min(p.payload_len);
-        if available > p.seen
-            && let Some(fresh) = buf.get_mut(p.seen..available)
-        {
-            if let Some(key) = p.header.masking_key {
-                apply_mask(fresh, key, p.seen);
-            }
-            p.seen = available;
-            inspect(fresh)?;
-        }
+        let available = p.unmask_arrived(buf, &mut inspect)?;
         if available < p.payload_len {
             return Ok(None);
         }
@@ -129,6 +157,36 @@ impl FrameDecoder {
         let payload = buf.split_to(p.payload_len).freeze();
         self.in_progress = None;
         Ok(Some(Frame { header, payload }))
+    }
+
+    /// Like [`FrameDecoder::decode_payload`], but without waiting for the whole payload: the
+    /// bytes that arrived since the last call are unmasked, shown to `inspect`, split off and
+    /// handed out as a [`FramePart`] (the last one with `ends_frame`). `Ok(None)`: no new
+    /// payload byte (or no header was decoded). For a large frame the caller can pass on as
+    /// it arrives; a frame taken in parts is ended by parts (do not mix in `decode_payload`
+    /// half way).
+    pub fn decode_payload_part<E>(
+        &mut self,
+        buf: &mut BytesMut,
+        mut inspect: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Option<FramePart>, E> {
+        let Some(p) = &mut self.in_progress else {
+            return Ok(None);
+        };
+        let available = p.unmask_arrived(buf, &mut inspect)?;
+        if available == 0 && p.payload_len > 0 {
+            return Ok(None);
+        }
+        let header = p.header;
+        let payload = buf.split_to(available).freeze();
+        p.payload_len -= available;
+        p.handed_out += available;
+        p.seen = 0;
+        let ends_frame = p.payload_len == 0;
+        if ends_frame {
+            self.in_progress = None;
+        }
+        Ok(Some(FramePart { header, payload, ends_frame }))
     }
 
     /// Decode one whole frame from `buf`: `Ok(None)` until all of it has arrived.
@@ -184,6 +242,29 @@ mod tests {
         assert_eq!(&frame.payload[..], b"Hello");
         assert_eq!(seen, b"Hello");
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn masked_hello_in_parts_byte_by_byte() {
+        // §5.7's masked "Hello", handed out a byte at a time: each part unmasked at its own
+        // offset in the key's cycle.
+        let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let mut decoder = FrameDecoder::new();
+        let mut buf = BytesMut::new();
+        let mut parts = Vec::new();
+        for byte in wire {
+            buf.extend_from_slice(&[byte]);
+            if decoder.decode_header(&mut buf).unwrap().is_some()
+                && let Some(part) =
+                    decoder.decode_payload_part(&mut buf, |_| Ok::<(), ()>(())).unwrap()
+            {
+                parts.push((part.payload, part.ends_frame));
+            }
+        }
+        let expected: Vec<(Bytes, bool)> =
+            b"Hello".iter().enumerate().map(|(i, &b)| (Bytes::from(vec![b]), i == 4)).collect();
+        assert_eq!(parts, expected);
+        assert!(decoder.in_progress().is_none());
     }
 
     #[test]

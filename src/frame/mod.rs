@@ -12,7 +12,7 @@ mod header;
 mod mask;
 
 pub use builder::RawFrame;
-pub use decoder::{Frame, FrameDecoder, encode_frame};
+pub use decoder::{Frame, FrameDecoder, FramePart, encode_frame};
 pub use error::FrameError;
 pub use header::{FrameHeader, LengthForm, MAX_HEADER_LEN, OpCode};
 pub use mask::{MaskImpl, SIMD_MIN_LEN, apply_mask, apply_mask_naive, extend_masked, mask_into};

@@ -35,6 +35,14 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Ping a silent peer, and fail it when even that gets no answer. Default: off.
     pub keepalive: Option<Keepalive>,
+    /// Hand out large binary messages in parts as their bytes arrive instead of whole: a
+    /// Binary message whose first frame declares at least this many payload bytes comes as
+    /// [`Message::BinaryPart`](super::Message::BinaryPart)s (the bytes that arrived since the
+    /// last part; the final one `last`), so that a proxy or an echo passes it on before it
+    /// has all arrived, and nothing holds it whole. The budgets still apply
+    /// (`max_frame_size`, `max_message_size`, `max_fragments`). Text always comes whole.
+    /// Default: off.
+    pub binary_parts_from: Option<usize>,
 }
 
 /// Keepalive: when the peer has sent nothing for `interval`, send a Ping; when it then sends
@@ -64,6 +72,7 @@ impl Default for Config {
             reject_non_minimal_lengths: true,
             close_timeout: Duration::from_secs(5),
             keepalive: None,
+            binary_parts_from: None,
         }
     }
 }

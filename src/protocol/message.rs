@@ -130,6 +130,16 @@ pub enum Message {
     Pong(Bytes),
     /// A Close (§5.5.1): `None` when the frame had no status code (reported as 1005).
     Close(Option<CloseFrame>),
+    /// Part of a large binary message, handed out as it arrives (only with
+    /// [`Config::binary_parts_from`](crate::Config::binary_parts_from)): the parts of one
+    /// message come in order, `last` on the final one. Sent, a part is one fragment of a
+    /// binary message (§5.4): the first opens it, the one with `last` ends it.
+    BinaryPart {
+        /// The bytes of this part.
+        payload: Bytes,
+        /// This part ends the message.
+        last: bool,
+    },
 }
 
 impl Message {
@@ -148,12 +158,13 @@ impl Message {
         match self {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::BinaryPart { payload, .. } => payload,
             Message::Close(_) => &[],
         }
     }
 
-    /// True for Text and Binary.
+    /// True for Text, Binary and parts of a binary message.
     pub fn is_data(&self) -> bool {
-        matches!(self, Message::Text(_) | Message::Binary(_))
+        matches!(self, Message::Text(_) | Message::Binary(_) | Message::BinaryPart { .. })
     }
 }

@@ -36,9 +36,23 @@ pub(super) struct Reassembly {
     len: u64,
     /// Fragments received so far.
     fragments: usize,
+    /// Handed out in parts as it arrives (`Config::binary_parts_from`): nothing is kept.
+    in_parts: bool,
 }
 
 impl Reassembly {
+    /// A binary message handed out in parts: only its progress is kept, for `check`.
+    fn in_parts() -> Self {
+        Reassembly {
+            opcode: OpCode::Binary,
+            first: None,
+            joined: BytesMut::new(),
+            len: 0,
+            fragments: 0,
+            in_parts: true,
+        }
+    }
+
     fn push(&mut self, payload: Bytes) {
         self.len += payload.len() as u64;
         self.fragments += 1;
@@ -167,6 +181,16 @@ impl Connection {
                 self.utf8 = Utf8Validator::new();
             }
         }
+        let in_parts = match header.opcode {
+            OpCode::Binary => {
+                self.config.binary_parts_from.is_some_and(|from| header.payload_len >= from as u64)
+            }
+            OpCode::Continuation => self.reassembly.as_ref().is_some_and(|r| r.in_parts),
+            _ => false,
+        };
+        if in_parts {
+            return self.next_part(header);
+        }
         let is_text = match header.opcode {
             OpCode::Text => true,
             OpCode::Continuation => {
@@ -213,6 +237,7 @@ impl Connection {
                     joined: BytesMut::new(),
                     len: payload.len() as u64,
                     fragments: 1,
+                    in_parts: false,
                 });
                 FrameOutcome::Consumed
             }
@@ -234,6 +259,30 @@ impl Connection {
             OpCode::Reserved(opcode) => return Err(ProtocolError::ReservedOpcode { opcode }),
         };
         Ok(outcome)
+    }
+
+    /// The next part of a binary message handed out as it arrives: whatever payload bytes
+    /// of the frame in progress arrived since the last part.
+    fn next_part(&mut self, header: FrameHeader) -> Result<FrameOutcome, ProtocolError> {
+        let part = self.decoder.decode_payload_part(&mut self.read_buf, |_| Ok(()))?;
+        let Some(part) = part else {
+            return Ok(FrameOutcome::NeedMore);
+        };
+        let progress = self.reassembly.get_or_insert_with(Reassembly::in_parts);
+        progress.len += part.payload.len() as u64;
+        let last = part.ends_frame && header.fin;
+        if part.ends_frame {
+            self.header_checked = false;
+            progress.fragments += 1;
+            if last {
+                self.reassembly = None;
+            }
+        }
+        if part.payload.is_empty() && !last {
+            // An empty non-final fragment carries nothing to hand out.
+            return Ok(FrameOutcome::Consumed);
+        }
+        Ok(FrameOutcome::Event(Message::BinaryPart { payload: part.payload, last }))
     }
 
     fn data_message(&mut self, opcode: OpCode, payload: Bytes) -> Result<Message, ProtocolError> {

@@ -67,6 +67,7 @@ impl Connection {
             Message::Ping(_) => OpCode::Ping,
             Message::Pong(_) => OpCode::Pong,
             Message::Close(frame) => return self.close(frame.clone()),
+            Message::BinaryPart { payload, last } => return self.send_part(payload.clone(), *last),
         };
         self.ensure_can_send()?;
         // Our own side of §5.5 ("All control frames MUST have a payload length of 125 bytes or
@@ -81,7 +82,8 @@ impl Connection {
         let payload = match message {
             Message::Text(text) => text.into_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
-            Message::Close(_) => Bytes::new(),
+            // Both were handed on above.
+            Message::Close(_) | Message::BinaryPart { .. } => Bytes::new(),
         };
         self.queue_frame(true, opcode, &payload);
         Ok(())
@@ -128,6 +130,23 @@ impl Connection {
         self.queue_frame(fin, opcode, &payload);
         self.sending_fragmented = if fin { None } else { Some(message_opcode) };
         Ok(())
+    }
+
+    /// A part of a binary message: the first opens a fragmented Binary message (§5.4), the
+    /// next ones continue it, the one with `last` ends it. Refused (handed back) like a
+    /// whole message when the write budget is full.
+    fn send_part(&mut self, payload: Bytes, last: bool) -> Result<(), SendError> {
+        let opcode = match self.sending_fragmented {
+            None => OpCode::Binary,
+            Some(OpCode::Binary) => OpCode::Continuation,
+            Some(_) => return Err(SendError::FragmentOutOfOrder),
+        };
+        match self.send_fragment(opcode, payload, last) {
+            Err(SendError::FragmentBufferFull(payload)) => {
+                Err(SendError::WriteBufferFull(Message::BinaryPart { payload, last }))
+            }
+            other => other,
+        }
     }
 
     /// Start the closing handshake (§7.1.2) with an optional code and reason (at most 123
