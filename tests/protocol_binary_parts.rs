@@ -70,6 +70,20 @@ fn a_large_frame_comes_in_parts_as_its_bytes_arrive() {
 }
 
 #[test]
+fn parts_hold_at_least_the_threshold_but_the_one_that_ends_the_frame() {
+    let payload = filled(10_000, 11);
+    let wire = client_frame(true, OpCode::Binary, &payload);
+    let mut conn = parts_server(FROM);
+    // 100-byte reads: a part once 1024 bytes have gathered, then the rest at the end.
+    let events = feed_in_steps(&mut conn, &wire, 100);
+    let sizes: Vec<usize> = events.iter().map(|e| e.payload().len()).collect();
+    let (last, whole) = sizes.split_last().expect("parts");
+    assert!(whole.iter().all(|&n| (FROM..FROM + 100).contains(&n)), "{sizes:?}");
+    assert!(*last <= FROM + 100, "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), payload.len());
+}
+
+#[test]
 fn below_the_threshold_and_text_come_whole() {
     let mut conn = parts_server(FROM);
     let small = filled(FROM - 1, 1);

@@ -159,22 +159,23 @@ impl FrameDecoder {
         Ok(Some(Frame { header, payload }))
     }
 
-    /// Like [`FrameDecoder::decode_payload`], but without waiting for the whole payload: the
-    /// bytes that arrived since the last call are unmasked, shown to `inspect`, split off and
-    /// handed out as a [`FramePart`] (the last one with `ends_frame`). `Ok(None)`: no new
-    /// payload byte (or no header was decoded). For a large frame the caller can pass on as
-    /// it arrives; a frame taken in parts is ended by parts (do not mix in `decode_payload`
-    /// half way).
+    /// Like [`FrameDecoder::decode_payload`], but without waiting for the whole payload: once
+    /// at least `min_part` payload bytes (or the rest of the frame) have arrived, they are
+    /// split off and handed out as a [`FramePart`] (the last one with `ends_frame`). Bytes
+    /// are unmasked and shown to `inspect` as they arrive, as by `decode_payload`.
+    /// `Ok(None)`: not enough yet (or no header was decoded). A frame taken in parts is ended
+    /// by parts (do not switch to `decode_payload` half way).
     pub fn decode_payload_part<E>(
         &mut self,
         buf: &mut BytesMut,
+        min_part: usize,
         mut inspect: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<Option<FramePart>, E> {
         let Some(p) = &mut self.in_progress else {
             return Ok(None);
         };
         let available = p.unmask_arrived(buf, &mut inspect)?;
-        if available == 0 && p.payload_len > 0 {
+        if available < p.payload_len && available < min_part.max(1) {
             return Ok(None);
         }
         let header = p.header;
@@ -256,7 +257,7 @@ mod tests {
             buf.extend_from_slice(&[byte]);
             if decoder.decode_header(&mut buf).unwrap().is_some()
                 && let Some(part) =
-                    decoder.decode_payload_part(&mut buf, |_| Ok::<(), ()>(())).unwrap()
+                    decoder.decode_payload_part(&mut buf, 1, |_| Ok::<(), ()>(())).unwrap()
             {
                 parts.push((part.payload, part.ends_frame));
             }

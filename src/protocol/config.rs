@@ -37,9 +37,9 @@ pub struct Config {
     pub keepalive: Option<Keepalive>,
     /// Hand out large binary messages in parts as their bytes arrive instead of whole: a
     /// Binary message whose first frame declares at least this many payload bytes comes as
-    /// [`Message::BinaryPart`](super::Message::BinaryPart)s (the bytes that arrived since the
-    /// last part; the final one `last`), so that a proxy or an echo passes it on before it
-    /// has all arrived, and nothing holds it whole. The budgets still apply
+    /// [`Message::BinaryPart`](super::Message::BinaryPart)s of at least this many bytes each
+    /// (but the part that ends a frame; the final part is `last`), so that a proxy or an echo
+    /// passes it on before it has all arrived, and nothing holds it whole. The budgets still apply
     /// (`max_frame_size`, `max_message_size`, `max_fragments`). Text always comes whole.
     /// Default: off.
     pub binary_parts_from: Option<usize>,

@@ -261,10 +261,12 @@ impl Connection {
         Ok(outcome)
     }
 
-    /// The next part of a binary message handed out as it arrives: whatever payload bytes
-    /// of the frame in progress arrived since the last part.
+    /// The next part of a binary message handed out as it arrives: the payload bytes of the
+    /// frame in progress that arrived since the last part, once there are `binary_parts_from`
+    /// of them or the frame ends.
     fn next_part(&mut self, header: FrameHeader) -> Result<FrameOutcome, ProtocolError> {
-        let part = self.decoder.decode_payload_part(&mut self.read_buf, |_| Ok(()))?;
+        let min_part = self.config.binary_parts_from.unwrap_or(0);
+        let part = self.decoder.decode_payload_part(&mut self.read_buf, min_part, |_| Ok(()))?;
         let Some(part) = part else {
             return Ok(FrameOutcome::NeedMore);
         };
