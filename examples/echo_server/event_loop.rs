@@ -5,9 +5,10 @@
 //!
 //! - Every worker accepts from the same listening socket, so connections spread over them.
 //! - Each readable event reads until the socket is drained (`WouldBlock`, or a short read:
-//!   the poll is edge-triggered); the replies to everything read (echoes, Pongs, Close
-//!   echoes) leave in one vectored write per batch, or earlier once 256 KiB are queued (a
-//!   large binary message echoed in parts starts going back while it still arrives).
+//!   the poll is edge-triggered); what one read brought is answered (echoes, Pongs, Close
+//!   echoes) by one vectored write before the next read, so that a large binary message
+//!   echoed in parts goes back while it still arrives, and the payloads written by
+//!   reference release their read buffer early.
 //! - Deadlines (the handshake's, the core's close wait and keepalive, the lingering close)
 //!   sit in a timer heap; the poll sleeps until the earliest.
 //! - Backpressure: a client whose replies pile up (it stopped reading) is not read from
@@ -42,8 +43,6 @@ const POOL_MAX_CAPACITY: usize = 256 * 1024;
 const POOL_SIZE: usize = 256;
 /// Stop reading from a client once this much output waits for it.
 const HIGH_WATER: usize = 4 << 20;
-/// Queued output written before the next read rather than after the last one.
-const FLUSH_BETWEEN_READS: usize = 256 * 1024;
 /// Slices handed to one vectored write.
 const MAX_IOSLICES: usize = 64;
 
@@ -308,12 +307,9 @@ impl Worker {
                     Err(_) => {}
                 }
             }
-            // Between reads, write only once a good batch is queued (an echo in parts
-            // starts early without a write per read); the rest goes after the last read.
-            if (conn.output_len() >= FLUSH_BETWEEN_READS || client.stalled.is_some())
-                && flush(&mut client.stream, conn).is_err()
-            {
-                return After::Drop;
+            match flush(&mut client.stream, conn) {
+                Ok(()) => {}
+                Err(_) => return After::Drop,
             }
             client.paused = conn.output_len() > HIGH_WATER || client.stalled.is_some();
             if client.paused || eof || conn.is_terminated() {

@@ -10,7 +10,7 @@
 //! a Close 1011) when it stays silent for SECS more. `--workers N`: event loops (default: one
 //! per core). `--threads`: a thread per connection instead of event loops. `--whole`: echo
 //! large binary messages only once they have all arrived (by default a binary message of
-//! 128 KiB or more is echoed in parts as it arrives, `Config::binary_parts_from`, so its
+//! 256 KiB or more is echoed in parts of 256 KiB as it arrives, `Config::binary_parts_from`, so its
 //! echo starts before its end and the server never holds it whole). The address and the
 //! flags may come in any order.
 //!
@@ -43,7 +43,7 @@ use rfc6455::{Config, Error, Keepalive, Message, Settings};
 const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads] [--whole]   (ADDR: 127.0.0.1:9001)";
 
 /// Binary messages from this size on are echoed in parts as they arrive (unless `--whole`).
-const PARTS_FROM: usize = 128 * 1024;
+const PARTS_FROM: usize = 256 * 1024;
 
 /// What the command line asks for.
 struct Options {
