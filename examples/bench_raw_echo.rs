@@ -12,10 +12,11 @@
 //! WebSocket servers have it: what is left is the cost of the syscalls and of TCP.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::ExitCode;
-use std::thread;
 
+#[path = "bench_support/threads.rs"]
+mod threads;
 #[path = "bench_support/upgrade.rs"]
 mod upgrade;
 
@@ -23,31 +24,7 @@ mod upgrade;
 const BUF: usize = 256 * 1024;
 
 fn main() -> ExitCode {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9002".to_string());
-    let listener = match TcpListener::bind(&addr) {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("bench_raw_echo: {addr}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match listener.local_addr() {
-        Ok(local) => println!("listening on ws://{local}"),
-        Err(e) => {
-            eprintln!("bench_raw_echo: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let _ = std::io::stdout().flush();
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                thread::spawn(move || echo(stream));
-            }
-            Err(e) => eprintln!("accept failed: {e}"),
-        }
-    }
-    ExitCode::SUCCESS
+    threads::serve("bench_raw_echo", "127.0.0.1:9002", echo)
 }
 
 fn echo(mut stream: TcpStream) {

@@ -18,13 +18,14 @@
 //! dev-dependency is built without its `handshake` feature.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::ExitCode;
-use std::thread;
 
 use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tungstenite::{Error, Message};
 
+#[path = "bench_support/threads.rs"]
+mod threads;
 #[path = "bench_support/upgrade.rs"]
 mod upgrade;
 
@@ -75,31 +76,7 @@ impl Write for FlushBeforeRead {
 }
 
 fn main() -> ExitCode {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9003".to_string());
-    let listener = match TcpListener::bind(&addr) {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("bench_tungstenite_echo: {addr}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match listener.local_addr() {
-        Ok(local) => println!("listening on ws://{local}"),
-        Err(e) => {
-            eprintln!("bench_tungstenite_echo: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let _ = io::stdout().flush();
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                thread::spawn(move || echo(stream));
-            }
-            Err(e) => eprintln!("accept failed: {e}"),
-        }
-    }
-    ExitCode::SUCCESS
+    threads::serve("bench_tungstenite_echo", "127.0.0.1:9003", echo)
 }
 
 fn echo(mut stream: TcpStream) {

@@ -180,9 +180,9 @@ fn echo_connection(stream: TcpStream) -> ServerOutcome {
                 }
                 outcome.messages_echoed += 1;
             }
-            Ok(Message::BinaryPart { payload, last }) => {
+            Ok(part @ Message::BinaryPart { last, .. }) => {
                 outcome.parts_echoed += 1;
-                if let Err(e) = ws.send(Message::BinaryPart { payload, last }) {
+                if let Err(e) = ws.send(part) {
                     outcome.result = Err(format!("send failed: {e}"));
                     break;
                 }

@@ -10,9 +10,9 @@
 //! a Close 1011) when it stays silent for SECS more. `--workers N`: event loops (default: one
 //! per core). `--threads`: a thread per connection instead of event loops. `--whole`: echo
 //! large binary messages only once they have all arrived (by default a binary message of
-//! 256 KiB or more is echoed in parts of 256 KiB as it arrives, `Config::binary_parts_from`, so its
-//! echo starts before its end and the server never holds it whole). The address and the
-//! flags may come in any order.
+//! 256 KiB or more is echoed in parts of 256 KiB as it arrives, `Config::binary_parts_from`,
+//! so its echo starts before its end and the server never holds it whole). The address and
+//! the flags may come in any order.
 //!
 //! Then, in a browser's devtools console:
 //!

@@ -39,9 +39,9 @@ pub struct Config {
     /// Binary message whose first frame declares at least this many payload bytes comes as
     /// [`Message::BinaryPart`](super::Message::BinaryPart)s of at least this many bytes each
     /// (but the part that ends a frame; the final part is `last`), so that a proxy or an echo
-    /// passes it on before it has all arrived, and nothing holds it whole. The budgets still apply
-    /// (`max_frame_size`, `max_message_size`, `max_fragments`). Text always comes whole.
-    /// Default: off.
+    /// passes it on before it has all arrived, and nothing holds it whole. The budgets still
+    /// apply (`max_frame_size`, `max_message_size`, `max_fragments`). Text always comes
+    /// whole. Default: off.
     pub binary_parts_from: Option<usize>,
 }
 

@@ -140,4 +140,45 @@ mod tests {
         assert_eq!(read_append(&mut stream, &mut buf, 4).unwrap(), 0);
         assert_eq!(&buf[..], b"abcdef");
     }
+    #[test]
+    fn the_descriptor_path_reads_what_the_zeroing_path_reads() {
+        // The same byte stream, asked for in the same read sizes, through both paths: read(2) into
+        // spare capacity, and zero-then-`Read::read` (a wrapper that hides the descriptor).
+        struct Hidden(UnixStream);
+        impl Read for Hidden {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                self.0.read(out)
+            }
+        }
+        impl Transport for Hidden {}
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let (a1, b1) = UnixStream::pair().unwrap();
+        let (a2, b2) = UnixStream::pair().unwrap();
+        // A writer per socket: neither read can wait on a write that waits on the other.
+        let writers: Vec<_> = [a1, a2]
+            .into_iter()
+            .map(|mut a| {
+                let data = data.clone();
+                std::thread::spawn(move || a.write_all(&data).unwrap())
+            })
+            .collect();
+        let (mut fd_path, mut plain) = (b1, Hidden(b2));
+        let (mut via_fd, mut via_read) = (BytesMut::new(), BytesMut::new());
+        for max in [1, 7, 4096, 65_536, 100_000].iter().cycle() {
+            if via_fd.len() == data.len() && via_read.len() == data.len() {
+                break;
+            }
+            if via_fd.len() < data.len() {
+                read_append(&mut fd_path, &mut via_fd, *max).unwrap();
+            }
+            if via_read.len() < data.len() {
+                read_append(&mut plain, &mut via_read, *max).unwrap();
+            }
+        }
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(&via_fd[..], &data[..]);
+        assert_eq!(via_fd, via_read);
+    }
 }
