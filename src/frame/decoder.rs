@@ -190,6 +190,43 @@ impl FrameDecoder {
         Ok(Some(FramePart { header, payload, ends_frame }))
     }
 
+    /// The common case in one step: when no frame is in progress and a whole frame sits at
+    /// the front of `buf`, show its header to `judge` (which may refuse it, or answer
+    /// `Ok(false)` to leave everything as it was), then split the frame off, unmask its
+    /// payload and return it. `Ok(None)`: no whole frame there, or `judge` declined; nothing
+    /// was consumed, and the incremental path ([`FrameDecoder::decode_header`]) takes over.
+    ///
+    /// The header's bytes and the payload leave `buf` in one split, so one reference-count
+    /// update is paid per frame (not a header advance plus a split).
+    #[inline]
+    pub fn decode_whole<E>(
+        &mut self,
+        buf: &mut BytesMut,
+        judge: impl FnOnce(&FrameHeader) -> Result<bool, E>,
+    ) -> Result<Option<Frame>, E> {
+        if self.in_progress.is_some() {
+            return Ok(None);
+        }
+        let Ok((header, header_len)) = FrameHeader::parse(buf) else {
+            return Ok(None);
+        };
+        let fits = header.payload_len <= self.max_payload_len
+            && (buf.len() - header_len) as u64 >= header.payload_len;
+        if !fits || !judge(&header)? {
+            return Ok(None);
+        }
+        // `fits`: the payload is in `buf`, so its length is a `usize`.
+        let mut frame = buf.split_to(header_len + header.payload_len as usize);
+        if let Some(key) = header.masking_key
+            && let Some(payload) = frame.get_mut(header_len..)
+        {
+            apply_mask(payload, key, 0);
+        }
+        let mut payload = frame.freeze();
+        payload.advance(header_len);
+        Ok(Some(Frame { header, payload }))
+    }
+
     /// Decode one whole frame from `buf`: `Ok(None)` until all of it has arrived.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         if self.decode_header(buf)?.is_none() {
@@ -266,6 +303,34 @@ mod tests {
             b"Hello".iter().enumerate().map(|(i, &b)| (Bytes::from(vec![b]), i == 4)).collect();
         assert_eq!(parts, expected);
         assert!(decoder.in_progress().is_none());
+    }
+
+    #[test]
+    fn whole_frames_in_one_step() {
+        // §5.7's masked "Hello" twice, the second cut short by one byte.
+        let hello = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let mut buf = BytesMut::from(&hello[..]);
+        buf.extend_from_slice(&hello[..10]);
+        let mut decoder = FrameDecoder::new();
+        let mut judged = Vec::new();
+        let mut judge = |h: &FrameHeader| {
+            judged.push(h.payload_len);
+            Ok::<bool, ()>(true)
+        };
+        let frame = decoder.decode_whole(&mut buf, &mut judge).unwrap().expect("whole frame");
+        assert_eq!((&frame.payload[..], frame.header.opcode), (&b"Hello"[..], OpCode::Text));
+        // Not whole: nothing consumed, the judge not asked.
+        assert_eq!(decoder.decode_whole(&mut buf, &mut judge).unwrap(), None);
+        assert_eq!(&buf[..], &hello[..10]);
+        buf.extend_from_slice(&hello[10..]);
+        // Declined or refused: nothing consumed either.
+        assert_eq!(decoder.decode_whole(&mut buf, |_| Ok::<bool, ()>(false)).unwrap(), None);
+        assert_eq!(decoder.decode_whole(&mut buf, |_| Err::<bool, ()>(())), Err(()));
+        assert_eq!(&buf[..], &hello[..]);
+        // With a frame in progress the incremental path owns it.
+        assert!(decoder.decode_header(&mut buf).unwrap().is_some());
+        assert_eq!(decoder.decode_whole(&mut buf, &mut judge).unwrap(), None);
+        assert_eq!(judged, [5]);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub enum OpCode {
 
 impl OpCode {
     /// The opcode for the low 4 bits of `bits` (the high bits are ignored).
+    #[inline]
     pub fn from_u4(bits: u8) -> OpCode {
         match bits & 0x0F {
             0x0 => OpCode::Continuation,
@@ -98,6 +99,7 @@ impl LengthForm {
     /// bytes interpreted as a 16-bit unsigned integer are the payload length. If 127, the
     /// following 8 bytes interpreted as a 64-bit unsigned integer [...] are the payload
     /// length." Any other value is the length itself. Only the low 7 bits of `len7` count.
+    #[inline]
     pub fn from_len7(len7: u8) -> LengthForm {
         match len7 & 0x7F {
             126 => LengthForm::Extended16,
@@ -107,6 +109,7 @@ impl LengthForm {
     }
 
     /// Bytes this form adds after the first two header bytes.
+    #[inline]
     pub fn extra_bytes(self) -> usize {
         match self {
             LengthForm::Short => 0,
@@ -119,6 +122,7 @@ impl LengthForm {
     /// [`extra_bytes`](LengthForm::extra_bytes) bytes in network byte order. `None` when
     /// `field` is not exactly that long (always for [`LengthForm::Short`], which has no such
     /// field).
+    #[inline]
     pub fn extended_len(self, field: &[u8]) -> Option<u64> {
         match (self, field) {
             (LengthForm::Extended16, [a, b]) => Some(u64::from(u16::from_be_bytes([*a, *b]))),
@@ -193,6 +197,7 @@ impl FrameHeader {
     /// Returns `Ok((header, header_len))`, or `Err(needed)` with the total number of bytes
     /// the header needs when `buf` is too short to hold it. Every byte pattern parses: this
     /// function never judges (see `protocol::check`).
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<(FrameHeader, usize), usize> {
         let (b0, b1) = match buf {
             [b0, b1, ..] => (*b0, *b1),

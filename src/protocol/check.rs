@@ -43,6 +43,7 @@ pub struct FragmentProgress {
 
 /// Judge one received header: the first rule it breaks, in the order of the rules below.
 /// See the module documentation.
+#[inline]
 pub fn check(
     header: &FrameHeader,
     state: &CheckState,

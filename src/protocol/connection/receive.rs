@@ -6,9 +6,10 @@
 use bytes::{Bytes, BytesMut};
 
 use super::{Connection, ReceivedClose, State};
-use crate::frame::{FrameError, FrameHeader, OpCode};
+use crate::frame::{Frame, FrameError, FrameHeader, OpCode};
 use crate::protocol::check::{CheckState, FragmentProgress, check};
 use crate::protocol::close::CloseFrame;
+use crate::protocol::config::Config;
 use crate::protocol::error::ProtocolError;
 use crate::protocol::message::{Message, Utf8Bytes};
 use crate::protocol::utf8::Utf8Validator;
@@ -161,41 +162,82 @@ impl Connection {
 
     /// Decode at most one frame.
     fn next_frame(&mut self) -> Result<FrameOutcome, ProtocolError> {
+        match self.whole_frame()? {
+            Some(frame) => self.on_frame(frame),
+            None => self.arriving_frame(),
+        }
+    }
+
+    /// What the rules of `check` are judged against: our role and the fragmented message in
+    /// progress.
+    fn check_state(&self) -> CheckState {
+        CheckState {
+            role: self.role,
+            fragmented: self
+                .reassembly
+                .as_ref()
+                .map(|r| FragmentProgress { bytes: r.len, fragments: r.fragments }),
+            allowed_rsv: 0,
+        }
+    }
+
+    /// The common case: a whole frame already in the read buffer (no frame in progress), judged,
+    /// split off, unmasked and (text) validated in one step. `Ok(None)` leaves it to
+    /// [`Connection::arriving_frame`]: no whole frame there, or a binary frame to hand out
+    /// in parts.
+    fn whole_frame(&mut self) -> Result<Option<Frame>, ProtocolError> {
+        let state = self.check_state();
+        let (config, reassembly) = (&self.config, &self.reassembly);
+        let frame = self.decoder.decode_whole(&mut self.read_buf, |header| {
+            if in_parts(header, config, reassembly) {
+                return Ok(false);
+            }
+            check(header, &state, config)?;
+            Ok(true)
+        })?;
+        let Some(frame) = frame else {
+            return Ok(None);
+        };
+        match frame.header.opcode {
+            OpCode::Text => {
+                self.utf8 = Utf8Validator::new();
+                if frame.header.fin {
+                    // The whole message is here: one check, no code point carried over.
+                    simdutf8::basic::from_utf8(&frame.payload)
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                } else {
+                    self.utf8.feed(&frame.payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+            }
+            OpCode::Continuation if is_text_continuation(reassembly) => {
+                self.utf8.feed(&frame.payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            _ => {}
+        }
+        Ok(Some(frame))
+    }
+
+    /// A frame whose bytes are still arriving: its header judged once, its payload unmasked
+    /// and (text) validated as it comes (§8.1 fails bad UTF-8 before the frame ends).
+    fn arriving_frame(&mut self) -> Result<FrameOutcome, ProtocolError> {
         let header = match self.decoder.decode_header(&mut self.read_buf) {
             Ok(Some(header)) => header,
             Ok(None) => return Ok(FrameOutcome::NeedMore),
             Err(e) => unreachable_frame_error(e)?,
         };
         if !self.header_checked {
-            let state = CheckState {
-                role: self.role,
-                fragmented: self
-                    .reassembly
-                    .as_ref()
-                    .map(|r| FragmentProgress { bytes: r.len, fragments: r.fragments }),
-                allowed_rsv: 0,
-            };
-            check(&header, &state, &self.config)?;
+            check(&header, &self.check_state(), &self.config)?;
             self.header_checked = true;
             if header.opcode == OpCode::Text {
                 self.utf8 = Utf8Validator::new();
             }
         }
-        let in_parts = match header.opcode {
-            OpCode::Binary => {
-                self.config.binary_parts_from.is_some_and(|from| header.payload_len >= from as u64)
-            }
-            OpCode::Continuation => self.reassembly.as_ref().is_some_and(|r| r.in_parts),
-            _ => false,
-        };
-        if in_parts {
+        if in_parts(&header, &self.config, &self.reassembly) {
             return self.next_part(header);
         }
         let is_text = match header.opcode {
             OpCode::Text => true,
-            OpCode::Continuation => {
-                self.reassembly.as_ref().is_some_and(|r| r.opcode == OpCode::Text)
-            }
+            OpCode::Continuation => is_text_continuation(&self.reassembly),
             _ => false,
         };
         let utf8 = &mut self.utf8;
@@ -211,6 +253,11 @@ impl Connection {
             return Ok(FrameOutcome::NeedMore);
         };
         self.header_checked = false;
+        self.on_frame(frame)
+    }
+
+    /// A whole frame received: the reply the RFC obliges, the message it completes.
+    fn on_frame(&mut self, frame: Frame) -> Result<FrameOutcome, ProtocolError> {
         let header = frame.header;
         let payload = frame.payload;
         let outcome = match header.opcode {
@@ -335,6 +382,23 @@ impl Connection {
         self.failure = Some(error.clone());
         error
     }
+}
+
+/// This binary frame (or continuation of one) is handed out in parts as it arrives
+/// (`Config::binary_parts_from`).
+fn in_parts(header: &FrameHeader, config: &Config, reassembly: &Option<Reassembly>) -> bool {
+    match header.opcode {
+        OpCode::Binary => {
+            config.binary_parts_from.is_some_and(|from| header.payload_len >= from as u64)
+        }
+        OpCode::Continuation => reassembly.as_ref().is_some_and(|r| r.in_parts),
+        _ => false,
+    }
+}
+
+/// A continuation frame now would continue a text message.
+fn is_text_continuation(reassembly: &Option<Reassembly>) -> bool {
+    reassembly.as_ref().is_some_and(|r| r.opcode == OpCode::Text)
 }
 
 /// The connection's decoder has no payload budget of its own (`check` enforces
