@@ -71,6 +71,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
+pub mod deflate;
 pub mod dissect;
 pub mod error;
 pub mod frame;
