@@ -16,6 +16,8 @@
 //! The protocol core ([`crate::Connection`]) uses this module; the rules on RSV1 (§6) are
 //! judged with the others in [`crate::protocol::check`]. This module uses no other layer.
 
+mod codec;
 mod config;
 
+pub use codec::{Compressor, Decompressor, INFLATE_STEP, InflateError, Inflated, TAIL};
 pub use config::{DeflateConfig, DeflateParams};

@@ -27,10 +27,13 @@ pub struct CheckState {
     pub role: Role,
     /// The fragmented message in progress, if one has started and not yet ended.
     pub fragmented: Option<FragmentProgress>,
-    /// The RSV bits the negotiated extensions define (RSV1 = 0b100). No extension is
-    /// implemented yet, so the connection passes 0.
+    /// The RSV bits the negotiated extensions define ([`RSV1`] = 0b100, which
+    /// permessage-deflate defines, RFC 7692 §6; the connection passes 0 without it).
     pub allowed_rsv: u8,
 }
+
+/// RSV1 in [`CheckState::allowed_rsv`]: "Per-Message Compressed" (RFC 7692 §6).
+pub const RSV1: u8 = 0b100;
 
 /// How much of a fragmented message has arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +120,19 @@ fn judge(header: &FrameHeader, state: &CheckState, config: &Config) -> Result<()
         return broken(ProtocolError::ReservedBitsSet { rsv }, |h, s, _| {
             s.allowed_rsv |= h.rsv_bits();
         });
+    }
+
+    // RFC 7692 §6: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+    // frames and non-first fragments of a data message. An endpoint receiving such a frame
+    // MUST _Fail the WebSocket Connection_." RSV1 is allowed only when permessage-deflate was
+    // negotiated (the one extension here that defines it).
+    if header.rsv1
+        && state.allowed_rsv & RSV1 != 0
+        && (header.opcode.is_control() || header.opcode == OpCode::Continuation)
+    {
+        let opcode = header.opcode.as_u4();
+        // Lift: as if the bit were clear.
+        return broken(ProtocolError::CompressedBitMisplaced { opcode }, |h, _, _| h.rsv1 = false);
     }
 
     // §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the

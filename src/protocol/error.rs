@@ -76,6 +76,15 @@ pub enum ProtocolError {
         /// The budget.
         max: usize,
     },
+    /// RFC 7692 §6: RSV1 ("Per-Message Compressed") on a control frame or on a fragment
+    /// that is not a message's first.
+    CompressedBitMisplaced {
+        /// The frame's opcode.
+        opcode: u8,
+    },
+    /// RFC 7692 §7.2.2: a compressed message that does not inflate (not DEFLATE data, or
+    /// data that needs a larger window than was negotiated).
+    InvalidCompressedData,
     /// The peer sent nothing, not even a Pong, for `timeout` after our keepalive Ping
     /// (`Config::keepalive`; §5.5.2: a Ping may serve "as a means to verify that the remote
     /// endpoint is still responsive").
@@ -86,7 +95,8 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The section of RFC 6455 that makes this a rule (`"§5.2"` …); budgets are §10.4.
+    /// The section of RFC 6455 that makes this a rule (`"§5.2"` …); budgets are §10.4;
+    /// the rules of permessage-deflate name RFC 7692.
     pub fn section(&self) -> &'static str {
         match self {
             ProtocolError::UnmaskedFrameFromClient | ProtocolError::MaskedFrameFromServer => "§5.1",
@@ -105,15 +115,19 @@ impl ProtocolError {
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => "§10.4",
             ProtocolError::KeepaliveTimeout { .. } => "§5.5.2",
+            ProtocolError::CompressedBitMisplaced { .. } => "RFC 7692 §6",
+            ProtocolError::InvalidCompressedData => "RFC 7692 §7.2.2",
         }
     }
 
     /// The close code the connection is failed with (§7.4.1).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_DATA
-            }
+            // 1007: "data within a message that was not consistent with the type of the
+            // message"; Node's `ws` answers undecodable compressed data with 1007 too.
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData => CloseCode::INVALID_DATA,
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::TOO_BIG,
@@ -190,6 +204,14 @@ impl fmt::Display for ProtocolError {
                 "the peer sent nothing for {} ms after our keepalive Ping",
                 timeout.as_millis()
             ),
+            ProtocolError::CompressedBitMisplaced { opcode } => write!(
+                f,
+                "the peer set RSV1 (compressed) on a frame with opcode {opcode:#x} that is not \
+                 the first frame of a data message (RFC 7692 §6)"
+            ),
+            ProtocolError::InvalidCompressedData => {
+                write!(f, "the peer sent a compressed message that does not inflate (RFC 7692)")
+            }
         }
     }
 }

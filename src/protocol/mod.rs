@@ -14,7 +14,7 @@ mod message;
 mod output;
 mod utf8;
 
-pub use check::{CheckState, FragmentProgress, Role, check, violations};
+pub use check::{CheckState, FragmentProgress, RSV1, Role, check, violations};
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Keepalive};
 pub use connection::{Connection, ReceivedClose, State};

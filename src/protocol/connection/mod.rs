@@ -15,6 +15,7 @@
 //! reassembly, UTF-8, close, fail, end of stream), `send.rs` the way out (queueing, masking,
 //! fragments, our Close, the output queue).
 
+mod compression;
 mod deadlines;
 mod receive;
 mod send;
@@ -28,6 +29,7 @@ use super::error::ProtocolError;
 use super::output::Output;
 use super::utf8::Utf8Validator;
 use crate::frame::{FrameDecoder, OpCode};
+use compression::Compression;
 use deadlines::Timers;
 use receive::Reassembly;
 use send::MaskSource;
@@ -91,6 +93,8 @@ pub struct Connection {
     eof: bool,
     /// The time as told by the caller, and the deadlines measured from it.
     timers: Timers,
+    /// permessage-deflate, when negotiated (RFC 7692).
+    compression: Option<Box<Compression>>,
 }
 
 impl Connection {
@@ -115,6 +119,7 @@ impl Connection {
             failure: None,
             eof: false,
             timers: Timers::default(),
+            compression: None,
         }
     }
 

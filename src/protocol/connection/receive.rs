@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{Connection, ReceivedClose, State};
 use crate::frame::{Frame, FrameError, FrameHeader, OpCode};
-use crate::protocol::check::{CheckState, FragmentProgress, check};
+use crate::protocol::check::{CheckState, FragmentProgress, RSV1, check};
 use crate::protocol::close::CloseFrame;
 use crate::protocol::config::Config;
 use crate::protocol::error::ProtocolError;
@@ -39,6 +39,9 @@ pub(super) struct Reassembly {
     fragments: usize,
     /// Handed out in parts as it arrives (`Config::binary_parts_from`): nothing is kept.
     in_parts: bool,
+    /// Compressed (RFC 7692: RSV1 on its first frame): inflated as its frames arrive, into
+    /// the connection's `Compression`.
+    compressed: bool,
 }
 
 impl Reassembly {
@@ -51,6 +54,7 @@ impl Reassembly {
             len: 0,
             fragments: 0,
             in_parts: true,
+            compressed: false,
         }
     }
 
@@ -123,6 +127,7 @@ impl Connection {
         self.state = State::Aborted;
         self.read_buf.clear();
         self.reassembly = None;
+        self.abandon_compressed();
         self.pong_owed = None;
     }
 
@@ -177,7 +182,7 @@ impl Connection {
                 .reassembly
                 .as_ref()
                 .map(|r| FragmentProgress { bytes: r.len, fragments: r.fragments }),
-            allowed_rsv: 0,
+            allowed_rsv: if self.compression.is_some() { RSV1 } else { 0 },
         }
     }
 
@@ -199,6 +204,8 @@ impl Connection {
             return Ok(None);
         };
         match frame.header.opcode {
+            // A compressed message is validated as it inflates (`on_compressed_frame`).
+            OpCode::Text if frame.header.rsv1 => self.utf8 = Utf8Validator::new(),
             OpCode::Text => {
                 self.utf8 = Utf8Validator::new();
                 if frame.header.fin {
@@ -236,7 +243,7 @@ impl Connection {
             return self.next_part(header);
         }
         let is_text = match header.opcode {
-            OpCode::Text => true,
+            OpCode::Text => !header.rsv1,
             OpCode::Continuation => is_text_continuation(&self.reassembly),
             _ => false,
         };
@@ -274,6 +281,13 @@ impl Connection {
             }
             OpCode::Pong => FrameOutcome::Event(Message::Pong(payload)),
             OpCode::Close => FrameOutcome::Event(self.on_close(&payload)?),
+            OpCode::Text | OpCode::Binary if header.rsv1 => {
+                return self.on_compressed_frame(header, header.opcode, &payload);
+            }
+            OpCode::Continuation if self.reassembly.as_ref().is_some_and(|r| r.compressed) => {
+                let opcode = self.reassembly.as_ref().map_or(OpCode::Binary, |r| r.opcode);
+                return self.on_compressed_frame(header, opcode, &payload);
+            }
             OpCode::Text | OpCode::Binary if header.fin => {
                 FrameOutcome::Event(self.data_message(header.opcode, payload)?)
             }
@@ -285,6 +299,7 @@ impl Connection {
                     len: payload.len() as u64,
                     fragments: 1,
                     in_parts: false,
+                    compressed: false,
                 });
                 FrameOutcome::Consumed
             }
@@ -306,6 +321,51 @@ impl Connection {
             OpCode::Reserved(opcode) => return Err(ProtocolError::ReservedOpcode { opcode }),
         };
         Ok(outcome)
+    }
+
+    /// A frame of a compressed message (RFC 7692 §6: RSV1 on its first frame): inflated
+    /// within `max_message_size` as it arrives, a text message validated as it inflates
+    /// (§8.1 fail-fast), the message handed out once its last frame is in.
+    fn on_compressed_frame(
+        &mut self,
+        header: FrameHeader,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<FrameOutcome, ProtocolError> {
+        let max = self.config.max_message_size;
+        // `check` allows RSV1 only when the extension was negotiated.
+        let Some(compression) = self.compression.as_mut() else {
+            return Err(ProtocolError::ReservedBitsSet { rsv: header.rsv_bits() });
+        };
+        let text = opcode == OpCode::Text;
+        let invalid = |_| ProtocolError::InvalidUtf8;
+        for piece in compression.inflate(payload, max)? {
+            if text {
+                self.utf8.feed(piece).map_err(invalid)?;
+            }
+        }
+        let mut progress = self.reassembly.take().unwrap_or(Reassembly {
+            opcode,
+            first: None,
+            joined: BytesMut::new(),
+            len: 0,
+            fragments: 0,
+            in_parts: false,
+            compressed: true,
+        });
+        progress.len += payload.len() as u64;
+        progress.fragments += 1;
+        if !header.fin {
+            self.reassembly = Some(progress);
+            return Ok(FrameOutcome::Consumed);
+        }
+        for piece in compression.finish(max)? {
+            if text {
+                self.utf8.feed(piece).map_err(invalid)?;
+            }
+        }
+        let message = compression.take_message();
+        Ok(FrameOutcome::Event(self.data_message(opcode, message)?))
     }
 
     /// The next part of a binary message handed out as it arrives: the payload bytes of the
@@ -351,6 +411,7 @@ impl Connection {
             None => ReceivedClose::NoStatus,
         });
         self.reassembly = None;
+        self.abandon_compressed();
         if !self.close_sent {
             // §5.5.1: "If an endpoint receives a Close frame and did not previously send a
             // Close frame, the endpoint MUST send a Close frame in response. (When sending a
@@ -378,6 +439,7 @@ impl Connection {
         self.state = State::Failed;
         self.read_buf.clear();
         self.reassembly = None;
+        self.abandon_compressed();
         self.pong_owed = None;
         self.failure = Some(error.clone());
         error
@@ -396,9 +458,10 @@ fn in_parts(header: &FrameHeader, config: &Config, reassembly: &Option<Reassembl
     }
 }
 
-/// A continuation frame now would continue a text message.
+/// A continuation frame now would continue an uncompressed text message (validated as its
+/// bytes arrive).
 fn is_text_continuation(reassembly: &Option<Reassembly>) -> bool {
-    reassembly.as_ref().is_some_and(|r| r.opcode == OpCode::Text)
+    reassembly.as_ref().is_some_and(|r| r.opcode == OpCode::Text && !r.compressed)
 }
 
 /// The connection's decoder has no payload budget of its own (`check` enforces

@@ -85,7 +85,16 @@ impl Connection {
             // Both were handed on above.
             Message::Close(_) | Message::BinaryPart { .. } => Bytes::new(),
         };
-        self.queue_frame(true, opcode, &payload);
+        // RFC 7692 §6: a data message may go compressed, with RSV1 on its (one) frame; a
+        // control frame never is.
+        let compressed = match &mut self.compression {
+            Some(compression) if !opcode.is_control() => compression.compress(&payload),
+            _ => None,
+        };
+        match compressed {
+            Some(compressed) => self.queue_frame_with_rsv1(true, true, opcode, &compressed),
+            None => self.queue_frame(true, opcode, &payload),
+        }
         Ok(())
     }
 
@@ -211,6 +220,12 @@ impl Connection {
 
     /// Encode one frame into the output queue, masking it when we are the client.
     pub(super) fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &Bytes) {
+        self.queue_frame_with_rsv1(fin, false, opcode, payload);
+    }
+
+    /// [`Connection::queue_frame`], with RSV1 ("Per-Message Compressed", RFC 7692 §6) as
+    /// given.
+    fn queue_frame_with_rsv1(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &Bytes) {
         // §5.1: "a client MUST mask all frames that it sends to the server"; "A server MUST
         // NOT mask any frames that it sends to the client." §5.3: "the client MUST pick a
         // fresh masking key" for each frame.
@@ -218,7 +233,10 @@ impl Connection {
             Role::Client => Some(self.masks.next_key()),
             Role::Server => None,
         };
-        let header = FrameHeader::new(fin, opcode, masking_key, payload.len() as u64);
+        let header = FrameHeader {
+            rsv1,
+            ..FrameHeader::new(fin, opcode, masking_key, payload.len() as u64)
+        };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         let staging = self.output.staging();
