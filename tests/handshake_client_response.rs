@@ -97,7 +97,9 @@ fn invalid_101s() {
         ("subprotocol case", plus(&["Sec-WebSocket-Protocol: CHAT"]),
             UnofferedSubprotocol { found: "CHAT".into() }),
         ("extension", plus(&["Sec-WebSocket-Extensions: permessage-deflate"]),
-            UnexpectedExtensions { found: "permessage-deflate".into() }),
+            UnofferedExtension { found: "permessage-deflate".into() }),
+        ("malformed extension", plus(&["Sec-WebSocket-Extensions: permessage-deflate;"]),
+            ResponseInvalidExtensions { value: "permessage-deflate;".into() }),
     ];
     for (what, lines, expected) in table {
         let err = parse(&lines).expect_err(what);

@@ -34,7 +34,7 @@ fn extra_headers_follow_the_handshake_fields() {
 }
 
 #[test]
-fn extensions_are_never_echoed() {
+fn extensions_are_not_echoed_unless_accepted() {
     let req = request("Sec-WebSocket-Extensions: permessage-deflate\r\n");
     assert_eq!(req.extensions(), ["permessage-deflate"]);
     let text = String::from_utf8(req.accept(&Accept::default()).unwrap().to_bytes()).unwrap();

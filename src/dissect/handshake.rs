@@ -66,19 +66,23 @@ pub fn handshake(bytes: &[u8]) -> String {
 /// its `Sec-WebSocket-Accept` is checked too.
 pub fn handshake_response(bytes: &[u8], key: Option<&str>) -> String {
     let mut out = String::new();
-    let request = key.map(|k| RequestSummary { key: Some(k.to_owned()), protocols: None });
+    let request =
+        key.map(|k| RequestSummary { key: Some(k.to_owned()), protocols: None, extensions: None });
     dissect_response(bytes, request.as_ref(), &mut out);
     out
 }
 
-/// What a server's response is judged against: the `Sec-WebSocket-Key` and the subprotocols
-/// of the client's request, as the dissector read them. Given by one
+/// What a server's response is judged against: the `Sec-WebSocket-Key`, the subprotocols
+/// and the extensions of the client's request, as the dissector read them. Given by one
 /// [`LiveDissector`](super::LiveDissector) to the other direction's.
 #[derive(Debug, Clone, Default)]
 pub struct RequestSummary {
     pub(super) key: Option<String>,
     /// `None` when the offer is unknown (any subprotocol is taken as offered).
     pub(super) protocols: Option<Vec<String>>,
+    /// The extension elements offered; `None` when the offer is unknown (any extension is
+    /// taken as offered).
+    pub(super) extensions: Option<Vec<String>>,
 }
 
 /// A head split into its lines, as sent (nothing judged). The split is the dissector's own

@@ -141,7 +141,7 @@ fn request_note(name: &str) -> &'static str {
             "§4.2.1 item 8: subprotocols offered, most preferred first, each a token (§4.1 step 10)"
         }
         "sec-websocket-extensions" => {
-            "§4.2.1 item 9, §9.1: extensions offered (this crate negotiates none)"
+            "§4.2.1 item 9, §9.1: extensions offered, most preferred first, each `name; param=value`"
         }
         _ => "not part of the WebSocket handshake (§4.2.1 item 10: other fields, e.g. cookies)",
     }
@@ -222,9 +222,18 @@ pub(super) fn dissect_request(bytes: &[u8], out: &mut String) -> RequestSummary 
                 offered.push(String::from_utf8_lossy(p).into_owned());
             }
         }
+        if lower == "sec-websocket-extensions" {
+            let offered = summary.extensions.get_or_insert_with(Vec::new);
+            for e in value.split(|&b| b == b',').map(<[u8]>::trim_ascii).filter(|e| !e.is_empty()) {
+                offered.push(String::from_utf8_lossy(e).into_owned());
+            }
+        }
     }
     if summary.protocols.is_none() {
         summary.protocols = Some(Vec::new());
+    }
+    if summary.extensions.is_none() {
+        summary.extensions = Some(Vec::new());
     }
     for line in &head.odd_lines {
         let _ = writeln!(out, "  {}", escaped(line));

@@ -51,6 +51,7 @@ fn response_problems(
     let key_known = key.is_some();
     let key = key.unwrap_or_else(|| STAND_IN_KEY.to_owned());
     let offered = request.and_then(|r| r.protocols.clone());
+    let offered_extensions = request.and_then(|r| r.extensions.clone());
     let mut problems: Vec<(HandshakeError, Blame)> = Vec::new();
     let mut model = head.clone();
     let mut input = bytes.to_vec();
@@ -69,6 +70,17 @@ fn response_problems(
         });
         for p in protocols {
             client = client.subprotocol(p);
+        }
+        // The same for extensions: an unknown offer takes the server's as offered.
+        let extensions = offered_extensions.clone().unwrap_or_else(|| {
+            model
+                .fields
+                .list("Sec-WebSocket-Extensions")
+                .map(|e| String::from_utf8_lossy(e).into_owned())
+                .collect()
+        });
+        for e in extensions {
+            client = client.extension(e);
         }
         let mut parser = client.response_parser(Limits::default());
         let mut buf = BytesMut::from(&input[..]);
@@ -119,7 +131,8 @@ fn response_problems(
                 }
                 (blame, true)
             }
-            HandshakeError::UnexpectedExtensions { .. } => {
+            HandshakeError::UnofferedExtension { .. }
+            | HandshakeError::ResponseInvalidExtensions { .. } => {
                 model.remove("Sec-WebSocket-Extensions");
                 (field("Sec-WebSocket-Extensions"), true)
             }

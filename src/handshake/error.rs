@@ -16,7 +16,7 @@
 //! | `Sec-WebSocket-Version` not 13, or missing | 426 + `Sec-WebSocket-Version: 13` | §4.2.2 /version/ and §4.4: tell the client which version we speak so it can retry; a missing version is a version we do not understand |
 //! | malformed `Sec-WebSocket-Protocol` / `-Extensions` | 400 | §4.2.1: "any violations of the ABNF grammar" |
 //! | request-target not `/…` nor `http(s)://…` | 400 | §4.2.1 item 1 |
-//! | the application chose a subprotocol the client did not offer, or set a reserved field | 500 | our side's mistake, not the client's |
+//! | the application chose a subprotocol or an extension the client did not offer, accepted a malformed extension element, or set a reserved field | 500 | our side's mistake, not the client's |
 
 use std::fmt;
 
@@ -195,6 +195,17 @@ pub enum HandshakeError {
         chosen: String,
     },
 
+    /// `Accept::extension` names an extension the client did not offer.
+    ExtensionNotOffered {
+        /// The element accepted.
+        chosen: String,
+    },
+    /// `Accept::extension` is not a §9.1 extension element.
+    InvalidAcceptedExtension {
+        /// The element accepted.
+        value: String,
+    },
+
     /// `Accept::headers` sets a field the handshake itself writes (`Upgrade`,
     /// `Sec-WebSocket-Accept`, `Sec-WebSocket-Extensions` …).
     ReservedHeader {
@@ -253,9 +264,15 @@ pub enum HandshakeError {
         /// The subprotocol the server chose.
         found: String,
     },
-    /// The 101 selects extensions, and we offered none.
-    UnexpectedExtensions {
-        /// The value received.
+    /// The 101's `Sec-WebSocket-Extensions` holds an element that does not follow the §9.1
+    /// grammar.
+    ResponseInvalidExtensions {
+        /// The offending element.
+        value: String,
+    },
+    /// The 101 accepts an extension whose name we did not offer.
+    UnofferedExtension {
+        /// The element the server sent.
         found: String,
     },
 }
@@ -269,7 +286,10 @@ impl HandshakeError {
             HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
             MethodNotGet { .. } => 405,
             UpgradeNotWebSocket { .. } | UnsupportedVersion { .. } => 426,
-            SubprotocolNotOffered { .. } | ReservedHeader { .. } => 500,
+            SubprotocolNotOffered { .. }
+            | ExtensionNotOffered { .. }
+            | InvalidAcceptedExtension { .. }
+            | ReservedHeader { .. } => 500,
             MalformedHttp { .. }
             | HttpVersionTooOld
             | MissingHost
@@ -290,7 +310,8 @@ impl HandshakeError {
             | AcceptMismatch { .. }
             | ResponseDuplicateHeader { .. }
             | UnofferedSubprotocol { .. }
-            | UnexpectedExtensions { .. } => return None,
+            | ResponseInvalidExtensions { .. }
+            | UnofferedExtension { .. } => return None,
         })
     }
 
@@ -408,6 +429,14 @@ impl fmt::Display for HandshakeError {
                 f,
                 "the server chose subprotocol {chosen:?}, which the client did not offer (§4.2.2)"
             ),
+            ExtensionNotOffered { chosen } => write!(
+                f,
+                "the server accepted extension {chosen:?}, whose name the client did not offer (§4.2.2)"
+            ),
+            InvalidAcceptedExtension { value } => write!(
+                f,
+                "the server accepted extension element {value:?}, which does not follow the grammar of §9.1"
+            ),
             InvalidUrl { url, problem } => {
                 write!(f, "{url:?} is not a WebSocket URL: {problem}")
             }
@@ -448,9 +477,14 @@ impl fmt::Display for HandshakeError {
                 f,
                 "the server selected subprotocol {found:?}, which we did not offer (§4.1)"
             ),
-            UnexpectedExtensions { found } => {
-                write!(f, "the server selected extensions {found:?}, but we offered none (§4.1)")
-            }
+            ResponseInvalidExtensions { value } => write!(
+                f,
+                "the server's Sec-WebSocket-Extensions element {value:?} does not follow the grammar of §9.1"
+            ),
+            UnofferedExtension { found } => write!(
+                f,
+                "the server accepted extension {found:?}, whose name we did not offer (§4.1)"
+            ),
         }
     }
 }

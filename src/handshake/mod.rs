@@ -15,7 +15,8 @@
 //! | §4.1 (response) | how a client validates the 101 | `response.rs` ([`ResponseParser`]) |
 //! | §4.2.1 | how a server validates the request | `request.rs` ([`RequestParser`]) |
 //! | §4.2.2 | the server's 101 | `request.rs` ([`Request::accept`]) |
-//! | §9.1 | extension offer grammar | `request.rs` |
+//! | §9.1 | extension element grammar, extension names | `extensions.rs` |
+//! | §4.1 step 5, §4.2.2 /extensions/ | only offered extensions are accepted | `response.rs`, `request.rs` |
 //! | budgets, RFC 6585 §5 (431) | head bytes, header count | `http.rs` |
 //! | status codes for failures | | `error.rs` ([`HandshakeError::response`]) |
 //!
@@ -41,11 +42,19 @@
 //! # Ok::<(), rfc6455::HandshakeError>(())
 //! ```
 //!
-//! Known limits: no TLS (`wss://` is refused), no extension is ever negotiated, line endings
-//! must be CRLF, and a head must fit in [`Limits::max_head_bytes`].
+//! Extensions are carried, not interpreted: a client offers elements
+//! ([`ClientRequest::extension`]) and reads the accepted ones ([`Response::extensions`]); a
+//! server reads the offers ([`Request::extensions`]) and accepts some
+//! ([`Accept::extension`]). This layer checks the §9.1 grammar and that only offered names
+//! are accepted; what the parameters mean belongs to the extension (permessage-deflate:
+//! [`crate::deflate`]).
+//!
+//! Known limits: no TLS (`wss://` is refused), line endings must be CRLF, and a head must
+//! fit in [`Limits::max_head_bytes`].
 
 mod accept;
 mod error;
+mod extensions;
 mod http;
 mod request;
 mod response;

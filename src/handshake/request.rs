@@ -6,6 +6,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use bytes::BytesMut;
 
+use super::extensions::{extension_name, is_extension};
 use super::http::{HeadScanner, Headers, check_parsed, header_slots, is_token, trim_ows};
 use super::{HandshakeError, HttpResponse, Limits, accept_key};
 
@@ -206,8 +207,11 @@ impl Request {
 
         // §9.1: "If a value is received ... during negotiation that does not conform to the
         // ABNF below, the recipient of such malformed data MUST immediately _Fail the
-        // WebSocket Connection_." Offers are kept whole (parameters included); none is
-        // accepted, since this crate implements no extension.
+        // WebSocket Connection_." Offers are kept whole (parameters included); which to
+        // accept is the application's choice (`Accept::extension`), e.g. through
+        // `DeflateConfig::negotiate_offers`. Several fields and comma-separated lists are
+        // one list (§9.1: "this header field MAY be split or combined across multiple
+        // lines").
         let mut extensions = Vec::new();
         for offer in headers.list("Sec-WebSocket-Extensions") {
             let text = String::from_utf8_lossy(offer).into_owned();
@@ -284,16 +288,19 @@ impl Request {
         &self.subprotocols
     }
 
-    /// Offered extensions in order of preference, each offer whole: `permessage-deflate;
-    /// client_max_window_bits`. None is ever accepted.
+    /// Offered extensions in order of preference, each offer whole (`permessage-deflate;
+    /// client_max_window_bits`), OWS trimmed; several `Sec-WebSocket-Extensions` fields and
+    /// comma-separated elements are flattened into one list, in order. Each follows §9.1's
+    /// grammar. Accept one with [`Accept::extension`].
     pub fn extensions(&self) -> &[String] {
         &self.extensions
     }
 
     /// Build the 101 for this request.
     ///
-    /// Errors if `accept.subprotocol` was not offered, or if `accept.headers` tries to set a
-    /// field the handshake itself owns.
+    /// Errors if `accept.subprotocol` was not offered, if an element of `accept.extensions`
+    /// is malformed or names an extension the client did not offer, or if `accept.headers`
+    /// tries to set a field the handshake itself owns.
     pub fn accept(&self, accept: &Accept) -> Result<HttpResponse, HandshakeError> {
         // §4.2.2 step 5: "1. A Status-Line with a 101 response code ... 2. An |Upgrade| header
         // field with value "websocket" ... 3. A |Connection| header field with value
@@ -311,10 +318,29 @@ impl Request {
             }
             response = response.header("Sec-WebSocket-Protocol", chosen.as_str());
         }
+        for element in &accept.extensions {
+            // §9.1: what the server sends is held to the same grammar as what it reads.
+            if !is_extension(element.as_bytes()) {
+                return Err(HandshakeError::InvalidAcceptedExtension { value: element.clone() });
+            }
+            // §4.2.2 /extensions/: "Extensions not listed by the client MUST NOT be listed."
+            // (§9: "A server MUST NOT respond with any extension not requested by the
+            // client.") The parameters are the extension's own business.
+            let name = extension_name(element);
+            if !self.extensions.iter().any(|offered| extension_name(offered) == name) {
+                return Err(HandshakeError::ExtensionNotOffered { chosen: element.clone() });
+            }
+        }
+        if !accept.extensions.is_empty() {
+            // §11.3.2: "the |Sec-WebSocket-Extensions| header field MUST NOT appear more
+            // than once in an HTTP response": one field, the elements in order (§9.1: "the
+            // order of operations on the data should be assumed to be the same as the order
+            // in which the extensions are listed in the server's response").
+            response = response.header("Sec-WebSocket-Extensions", accept.extensions.join(", "));
+        }
         for (name, value) in &accept.headers {
-            // §4.2.2 /extensions/: "Extensions not listed by the client MUST NOT be listed";
-            // we implement none, so Sec-WebSocket-Extensions is never sent. The other fields
-            // are the handshake's own.
+            // Sec-WebSocket-Extensions comes from `accept.extensions`, checked above; the
+            // other fields are the handshake's own.
             if RESERVED_101_FIELDS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
                 return Err(HandshakeError::ReservedHeader { name: name.clone() });
             }
@@ -351,56 +377,21 @@ fn absolute_path(target: &str) -> Option<&str> {
     }
 }
 
-/// §9.1: `extension = extension-token *( ";" extension-param )`,
-/// `extension-param = token [ "=" (token | quoted-string) ]`, where a quoted-string "after
-/// quoted-string unescaping MUST conform to the 'token' ABNF."
-fn is_extension(offer: &[u8]) -> bool {
-    let mut parts = offer.split(|&b| b == b';').map(trim_ows);
-    if !parts.next().is_some_and(is_token) {
-        return false;
-    }
-    parts.all(|param| {
-        let mut name_value = param.splitn(2, |&b| b == b'=');
-        let name = trim_ows(name_value.next().unwrap_or_default());
-        let value_ok = match name_value.next().map(trim_ows) {
-            None => true,
-            Some(v) => is_token(v) || is_quoted_token(v),
-        };
-        is_token(name) && value_ok
-    })
-}
-
-/// A quoted-string whose unescaped content is a token.
-fn is_quoted_token(v: &[u8]) -> bool {
-    let Some(inner) = v.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")) else {
-        return false;
-    };
-    let mut unescaped = Vec::with_capacity(inner.len());
-    let mut bytes = inner.iter();
-    while let Some(&b) = bytes.next() {
-        match b {
-            b'\\' => match bytes.next() {
-                Some(&escaped) => unescaped.push(escaped),
-                None => return false,
-            },
-            b'"' => return false,
-            b => unescaped.push(b),
-        }
-    }
-    is_token(&unescaped)
-}
-
 /// What the application answers to an acceptable request.
 #[derive(Debug, Clone, Default)]
 pub struct Accept {
     /// The chosen subprotocol (must be one the client offered).
     pub subprotocol: Option<String>,
+    /// The accepted extension elements, in the order they apply (each must name an
+    /// extension the client offered), e.g. the `response` of
+    /// [`DeflateConfig::negotiate_offers`](crate::deflate::DeflateConfig::negotiate_offers).
+    pub extensions: Vec<String>,
     /// Extra header fields for the 101 (cookies …).
     pub headers: Vec<(String, String)>,
 }
 
 impl Accept {
-    /// Accept with no subprotocol and no extra fields.
+    /// Accept with no subprotocol, no extension and no extra fields.
     pub fn new() -> Self {
         Accept::default()
     }
@@ -408,6 +399,14 @@ impl Accept {
     /// Choose a subprotocol.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocol = Some(protocol.into());
+        self
+    }
+
+    /// Accept an extension: `element` (name and parameters, e.g. `permessage-deflate;
+    /// server_max_window_bits=10`) goes into the 101's `Sec-WebSocket-Extensions`; call
+    /// again for more, in the order they apply.
+    pub fn extension(mut self, element: impl Into<String>) -> Self {
+        self.extensions.push(element.into());
         self
     }
 
@@ -421,17 +420,6 @@ impl Accept {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn extension_grammar() {
-        assert!(is_extension(b"permessage-deflate"));
-        assert!(is_extension(b"mux; max-channels=4; flow-control"));
-        assert!(is_extension(b"foo; bar=\"baz\""));
-        assert!(!is_extension(b"foo; bar=\"b z\""));
-        assert!(!is_extension(b"foo;"));
-        assert!(!is_extension(b"; x"));
-        assert!(!is_extension(b"foo bar"));
-    }
 
     #[test]
     fn absolute_targets() {

@@ -3,6 +3,7 @@
 use bytes::BytesMut;
 
 use super::accept::random_key;
+use super::extensions::{extension_name, is_extension};
 use super::http::{HeadScanner, Headers, check_parsed, header_slots, trim_ows, write_header};
 use super::{HandshakeError, HttpResponse, Limits, WsUrl, accept_key};
 
@@ -12,7 +13,8 @@ use super::{HandshakeError, HttpResponse, Limits, WsUrl, accept_key};
 /// # use rfc6455::handshake::ClientRequest;
 /// let request = ClientRequest::new("ws://example.com:8080/chat?room=1")?
 ///     .origin("http://example.com")
-///     .subprotocol("chat");
+///     .subprotocol("chat")
+///     .extension("permessage-deflate; client_max_window_bits");
 /// let bytes = request.to_bytes(); // write these, then feed the answer to:
 /// let parser = request.response_parser(Default::default());
 /// # Ok::<(), rfc6455::HandshakeError>(())
@@ -23,6 +25,7 @@ pub struct ClientRequest {
     key: String,
     origin: Option<String>,
     subprotocols: Vec<String>,
+    extensions: Vec<String>,
     headers: Vec<(String, String)>,
 }
 
@@ -43,7 +46,14 @@ impl ClientRequest {
     }
 
     fn from_parts(url: WsUrl, key: String) -> Self {
-        ClientRequest { url, key, origin: None, subprotocols: Vec::new(), headers: Vec::new() }
+        ClientRequest {
+            url,
+            key,
+            origin: None,
+            subprotocols: Vec::new(),
+            extensions: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 
     /// Send an `Origin` field (§4.1 step 8: browsers must, other clients may).
@@ -55,6 +65,17 @@ impl ClientRequest {
     /// Offer a subprotocol; call again for more, most preferred first.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Offer an extension: `element` is its name and parameters (`permessage-deflate;
+    /// client_max_window_bits`, e.g. from
+    /// [`DeflateConfig::client_offer`](crate::deflate::DeflateConfig::client_offer)); call
+    /// again for more, most preferred first. All go in one `Sec-WebSocket-Extensions` field,
+    /// comma-separated, in order. The element is sent as given (CR and LF become spaces), so
+    /// that servers can be tested with malformed offers.
+    pub fn extension(mut self, element: impl Into<String>) -> Self {
+        self.extensions.push(element.into());
         self
     }
 
@@ -77,6 +98,11 @@ impl ClientRequest {
     /// The subprotocols offered.
     pub fn subprotocols(&self) -> &[String] {
         &self.subprotocols
+    }
+
+    /// The extension elements offered, in order.
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
     }
 
     /// The request bytes.
@@ -103,6 +129,11 @@ impl ClientRequest {
         if !self.subprotocols.is_empty() {
             write_header(&mut out, "Sec-WebSocket-Protocol", &self.subprotocols.join(", "));
         }
+        // Step 11: "The request MAY include a header field with the name
+        // |Sec-WebSocket-Extensions|."
+        if !self.extensions.is_empty() {
+            write_header(&mut out, "Sec-WebSocket-Extensions", &self.extensions.join(", "));
+        }
         for (name, value) in &self.headers {
             write_header(&mut out, name, value);
         }
@@ -116,6 +147,11 @@ impl ClientRequest {
             limits,
             expected_accept: accept_key(self.key.as_bytes()),
             offered: self.subprotocols.clone(),
+            offered_extensions: self
+                .extensions
+                .iter()
+                .map(|e| extension_name(e).to_owned())
+                .collect(),
             scanner: HeadScanner::default(),
             rejection: None,
             failed: None,
@@ -143,6 +179,8 @@ pub struct ResponseParser {
     limits: Limits,
     expected_accept: String,
     offered: Vec<String>,
+    /// The names of the extensions offered.
+    offered_extensions: Vec<String>,
     scanner: HeadScanner,
     rejection: Option<Rejection>,
     failed: Option<HandshakeError>,
@@ -288,12 +326,26 @@ impl ResponseParser {
 
         // Step 5: "If the response includes a |Sec-WebSocket-Extensions| header field and
         // this header field indicates the use of an extension that was not present in the
-        // client's handshake ..., the client MUST _Fail the WebSocket Connection_." We offer
-        // none, so any extension is one we did not offer.
-        if headers.list("Sec-WebSocket-Extensions").next().is_some() {
-            return Err(HandshakeError::UnexpectedExtensions {
-                found: headers.joined("Sec-WebSocket-Extensions").unwrap_or_default(),
-            });
+        // client's handshake ..., the client MUST _Fail the WebSocket Connection_."
+        // Several fields are read as one list: §4.2.2 step 6 lets the server split its list
+        // "between multiple instances of the |Sec-WebSocket-Extensions| header field", while
+        // §11.3.2 says the field "MUST NOT appear more than once in an HTTP response"; we
+        // write one and read either. An extension listed twice is left to the extension to
+        // judge (RFC 6455 does not forbid it; RFC 7692 §5 does for permessage-deflate).
+        let mut extensions = Vec::new();
+        for element in headers.list("Sec-WebSocket-Extensions") {
+            let text = String::from_utf8_lossy(element).into_owned();
+            // §9.1: "If a value is received by either the client or the server during
+            // negotiation that does not conform to the ABNF below, the recipient of such
+            // malformed data MUST immediately _Fail the WebSocket Connection_."
+            if !is_extension(element) {
+                return Err(HandshakeError::ResponseInvalidExtensions { value: text });
+            }
+            let name = extension_name(&text);
+            if !self.offered_extensions.iter().any(|offered| offered == name) {
+                return Err(HandshakeError::UnofferedExtension { found: text });
+            }
+            extensions.push(text);
         }
 
         // Step 6: "If the response includes a |Sec-WebSocket-Protocol| header field and this
@@ -315,7 +367,7 @@ impl ResponseParser {
             },
         };
 
-        Ok(Response { reason, headers, subprotocol })
+        Ok(Response { reason, headers, subprotocol, extensions })
     }
 }
 
@@ -325,6 +377,7 @@ pub struct Response {
     reason: String,
     headers: Headers,
     subprotocol: Option<String>,
+    extensions: Vec<String>,
 }
 
 impl Response {
@@ -351,5 +404,14 @@ impl Response {
     /// The subprotocol the server selected, if any (one we offered).
     pub fn subprotocol(&self) -> Option<&str> {
         self.subprotocol.as_deref()
+    }
+
+    /// The extensions the server accepted, in the order they apply: each element as
+    /// received (OWS trimmed; several fields and comma-separated lists flattened), each
+    /// well formed (§9.1) and naming an extension we offered. Its parameters are for the
+    /// extension to judge, e.g.
+    /// [`DeflateConfig::check_response_extensions`](crate::deflate::DeflateConfig::check_response_extensions).
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
     }
 }
