@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --example echo_server &
 //! cargo run --example client -- ws://127.0.0.1:9001
+//! cargo run --example client -- --no-deflate ws://127.0.0.1:9001
 //! ```
+//!
+//! It offers permessage-deflate (RFC 7692) and compresses when the server accepts
+//! (`--no-deflate`: no offer); it says on stderr what was agreed.
 //!
 //! It waits for one reply per line, which suits an echo server. At the end of stdin it starts
 //! the close handshake with 1000 "bye" and reads until the server has answered it.
@@ -11,12 +15,25 @@
 use std::error::Error as StdError;
 use std::io::BufRead;
 
-use rfc6455::{CloseCode, Error, Message};
+use rfc6455::deflate::DeflateConfig;
+use rfc6455::handshake::ClientRequest;
+use rfc6455::{CloseCode, Error, Message, Settings};
 
 fn main() -> Result<(), Box<dyn StdError>> {
-    let url = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
-    let (mut ws, _response) = rfc6455::connect(&url)?;
+    let mut settings = Settings { deflate: Some(DeflateConfig::default()), ..Settings::default() };
+    let mut url = "ws://127.0.0.1:9001".to_string();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--no-deflate" => settings.deflate = None,
+            _ => url = arg,
+        }
+    }
+    let (mut ws, _response) = rfc6455::connect_with(ClientRequest::new(&url)?, settings)?;
     eprintln!("connected to {url}; type lines, end with Ctrl-D");
+    match ws.connection().permessage_deflate() {
+        Some(params) => eprintln!("permessage-deflate agreed: {params:?}"),
+        None => eprintln!("no compression"),
+    }
 
     for line in std::io::stdin().lock().lines() {
         ws.send(Message::text(line?))?;

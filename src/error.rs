@@ -9,6 +9,7 @@
 use std::fmt;
 use std::io;
 
+pub use crate::deflate::DeflateNegotiationError;
 pub use crate::frame::FrameError;
 pub use crate::handshake::HandshakeError;
 pub use crate::protocol::{ProtocolError, SendError};
@@ -21,6 +22,9 @@ pub enum Error {
     Io(io::Error),
     /// The opening handshake failed (a server already sent the matching HTTP response).
     Handshake(HandshakeError),
+    /// The server's 101 accepted our permessage-deflate offer on terms RFC 7692 forbids
+    /// (§7: the client "MUST _Fail the WebSocket Connection_"); the stream was dropped.
+    Negotiation(DeflateNegotiationError),
     /// The peer broke the protocol; the connection was failed with `err.close_code()`.
     Protocol(ProtocolError),
     /// The application asked for something it cannot do now.
@@ -44,6 +48,7 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "IO error: {e}"),
             Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
+            Error::Negotiation(e) => write!(f, "permessage-deflate negotiation failed: {e}"),
             Error::Protocol(e) => write!(f, "connection failed ({}): {e}", e.close_code().0),
             Error::Send(e) => write!(f, "cannot send: {e}"),
             Error::ConnectionClosed => write!(f, "the connection is closed"),
@@ -59,6 +64,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Handshake(e) => Some(e),
+            Error::Negotiation(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
             _ => None,

@@ -478,15 +478,24 @@ fn read_head(stream: &mut TcpStream, parser: &mut RequestParser, buf: &mut Bytes
 }
 
 /// The answer to a valid request: agree to the client's first subprotocol (a browser that
-/// offers some fails the connection if none is chosen) and open.
+/// offers some fails the connection if none is chosen), accept its first acceptable
+/// permessage-deflate offer when `settings.deflate` allows it (RFC 7692 §7), and open.
 fn answer(request: &Request, leftover: BytesMut, settings: Settings) -> Phase {
-    let accept =
+    let mut accept =
         Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() };
+    let mut conn = Box::new(Connection::new(Role::Server, settings.protocol));
+    if let Some(config) = settings.deflate {
+        let offers = request.extensions().iter().map(String::as_str);
+        if let Some(agreement) = config.negotiate_offers(offers).accepted {
+            accept = accept.extension(agreement.response);
+            conn.use_permessage_deflate(agreement.params, &config);
+        }
+    }
     match request.accept(&accept) {
         Ok(response) => Phase::Answering {
             answer: response.to_bytes(),
             written: 0,
-            then: Some((Box::new(Connection::new(Role::Server, settings.protocol)), leftover)),
+            then: Some((conn, leftover)),
         },
         Err(error) => Phase::Answering {
             answer: error.response().map(|r| r.to_bytes()).unwrap_or_default(),

@@ -11,8 +11,10 @@
 //! per core). `--threads`: a thread per connection instead of event loops. `--whole`: echo
 //! large binary messages only once they have all arrived (by default a binary message of
 //! 256 KiB or more is echoed in parts of 256 KiB as it arrives, `Config::binary_parts_from`,
-//! so its echo starts before its end and the server never holds it whole). The address and
-//! the flags may come in any order.
+//! so its echo starts before its end and the server never holds it whole). `--no-deflate`:
+//! decline permessage-deflate (RFC 7692; by default the server accepts a client's offer,
+//! as every browser makes one, and compresses its echoes of 32 bytes or more; compressed
+//! messages are echoed whole). The address and the flags may come in any order.
 //!
 //! Then, in a browser's devtools console:
 //!
@@ -37,10 +39,11 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
+use rfc6455::deflate::DeflateConfig;
 use rfc6455::handshake::{Accept, Request};
 use rfc6455::{Config, Error, Keepalive, Message, Settings};
 
-const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads] [--whole]   (ADDR: 127.0.0.1:9001)";
+const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads] [--whole] [--no-deflate]   (ADDR: 127.0.0.1:9001)";
 
 /// Binary messages from this size on are echoed in parts as they arrive (unless `--whole`).
 const PARTS_FROM: usize = 256 * 1024;
@@ -57,6 +60,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut addr = None;
     let mut settings = Settings::default();
     settings.protocol.binary_parts_from = Some(PARTS_FROM);
+    settings.deflate = Some(DeflateConfig::default());
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let mut workers = Some(cores);
     let mut args = args.peekable();
@@ -85,6 +89,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--threads" => workers = None,
             "--whole" => settings.protocol.binary_parts_from = None,
+            "--no-deflate" => settings.deflate = None,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
             _ if addr.is_some() => return Err(format!("a second address: {arg}")),

@@ -19,6 +19,7 @@ use super::settings::Settings;
 use super::spare::read_append;
 use super::transport::ReadTimer;
 use super::{Transport, WebSocket, is_timeout};
+use crate::deflate::{DeflateParams, PERMESSAGE_DEFLATE};
 use crate::error::{Error, HandshakeError};
 use crate::handshake::{
     Accept, ClientRequest, HttpResponse, Request, RequestParser, Response, ResponseParser,
@@ -165,6 +166,8 @@ pub struct ServerHandshake<S: Transport, F> {
     parser: RequestParser,
     callback: Option<F>,
     phase: ServerPhase,
+    /// permessage-deflate as accepted in our 101, to switch on once it is written.
+    deflate: Option<DeflateParams>,
 }
 
 impl<S: Transport, F> fmt::Debug for ServerHandshake<S, F> {
@@ -191,6 +194,7 @@ where
             io: Reading::new(stream, settings),
             callback: Some(callback),
             phase: ServerPhase::Reading,
+            deflate: None,
         }
     }
 
@@ -238,10 +242,38 @@ where
                     }
                     return match failure.take() {
                         Some(error) => Err(Handshaking::Failed(error)),
-                        None => Ok(self.io.into_websocket(Role::Server)),
+                        None => {
+                            let settings = self.io.settings;
+                            let mut ws = self.io.into_websocket(Role::Server);
+                            if let (Some(params), Some(config)) = (self.deflate, settings.deflate) {
+                                ws.connection_mut().use_permessage_deflate(params, &config);
+                            }
+                            Ok(ws)
+                        }
                     };
                 }
             }
+        }
+    }
+
+    /// With `Settings::deflate`, answer the first acceptable permessage-deflate offer (RFC
+    /// 7692 §7) in the 101, unless the callback already accepted one itself. Declined offers
+    /// are not an error: the connection goes on uncompressed.
+    fn negotiate_deflate(&mut self, request: &Request, accept: &mut Accept) {
+        let Some(config) = self.io.settings.deflate else {
+            return;
+        };
+        let already = accept
+            .extensions
+            .iter()
+            .any(|e| e.split(';').next().is_some_and(|name| name.trim() == PERMESSAGE_DEFLATE));
+        if already {
+            return;
+        }
+        let negotiation = config.negotiate_offers(request.extensions().iter().map(String::as_str));
+        if let Some(agreement) = negotiation.accepted {
+            accept.extensions.push(agreement.response);
+            self.deflate = Some(agreement.params);
         }
     }
 
@@ -253,13 +285,16 @@ where
             None => Ok(Accept::default()),
         };
         let (bytes, failure) = match decision {
-            Ok(accept) => match request.accept(&accept) {
-                Ok(response) => (response.to_bytes(), None),
-                Err(e) => {
-                    let bytes = e.response().map(|r| r.to_bytes()).unwrap_or_default();
-                    (bytes, Some(Error::Handshake(e)))
+            Ok(mut accept) => {
+                self.negotiate_deflate(request, &mut accept);
+                match request.accept(&accept) {
+                    Ok(response) => (response.to_bytes(), None),
+                    Err(e) => {
+                        let bytes = e.response().map(|r| r.to_bytes()).unwrap_or_default();
+                        (bytes, Some(Error::Handshake(e)))
+                    }
                 }
-            },
+            }
             Err(rejection) => {
                 (rejection.to_bytes(), Some(Error::Handshake(HandshakeError::Rejected(rejection))))
             }
@@ -290,13 +325,51 @@ impl<S: Transport> fmt::Debug for ClientHandshake<S> {
 impl<S: Read + Write + Transport> ClientHandshake<S> {
     /// Start a client handshake for `request` on `stream`. Nothing is written until
     /// [`ClientHandshake::resume`]; the deadline (`Settings::handshake_timeout`) runs from now.
+    ///
+    /// With `Settings::deflate` the request also offers permessage-deflate (RFC 7692 §5),
+    /// after any extension `request` already offers.
     pub fn new(stream: S, request: &ClientRequest, settings: impl Into<Settings>) -> Self {
         let settings = settings.into();
+        let offered;
+        let request = match settings.deflate {
+            Some(config) => {
+                offered = request.clone().extension(config.client_offer());
+                &offered
+            }
+            None => request,
+        };
         ClientHandshake {
             parser: request.response_parser(settings.handshake_limits),
             request: Outgoing { bytes: request.to_bytes(), written: 0 },
             io: Reading::new(stream, settings),
         }
+    }
+
+    /// The 101 was valid: judge its permessage-deflate answer, if we offered one (RFC 7692
+    /// §7: a client "MUST _Fail the WebSocket Connection_" on a response that breaks the
+    /// offer; the connection is not established, so the stream is dropped), and become a
+    /// WebSocket.
+    #[allow(clippy::result_large_err)]
+    fn established(
+        self,
+        response: Response,
+    ) -> Result<(WebSocket<S>, Response), Handshaking<Self>> {
+        let settings = self.io.settings;
+        let params = match settings.deflate {
+            Some(config) => {
+                let elements = response.extensions().iter().map(String::as_str);
+                match config.check_response_extensions(elements) {
+                    Ok(params) => params.map(|p| (p, config)),
+                    Err(e) => return Err(Handshaking::Failed(Error::Negotiation(e))),
+                }
+            }
+            None => None,
+        };
+        let mut ws = self.io.into_websocket(Role::Client);
+        if let Some((params, config)) = params {
+            ws.connection_mut().use_permessage_deflate(params, &config);
+        }
+        Ok((ws, response))
     }
 
     /// Write the request, read and judge the server's answer. On a nonblocking stream this
@@ -315,7 +388,7 @@ impl<S: Read + Write + Transport> ClientHandshake<S> {
         }
         loop {
             match self.parser.parse(&mut self.io.buf) {
-                Ok(Some(response)) => return Ok((self.io.into_websocket(Role::Client), response)),
+                Ok(Some(response)) => return self.established(response),
                 Ok(None) => {}
                 Err(e) => return Err(Handshaking::Failed(e.into())),
             }
@@ -323,7 +396,7 @@ impl<S: Read + Write + Transport> ClientHandshake<S> {
                 Ok(HeadRead::Bytes(0)) => {
                     // A non-101 without Content-Length ends with the connection: report it.
                     return match self.parser.parse_eof(&mut self.io.buf) {
-                        Ok(Some(response)) => Ok((self.io.into_websocket(Role::Client), response)),
+                        Ok(Some(response)) => self.established(response),
                         Ok(None) => {
                             Err(Handshaking::Failed(HandshakeError::ConnectionClosed.into()))
                         }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::deflate::DeflateConfig;
 use crate::handshake::Limits;
 use crate::protocol::Config;
 
@@ -22,6 +23,12 @@ pub struct Settings {
     pub handshake_timeout: Duration,
     /// How long `connect` may wait for each address's TCP connection. Default: 10 s.
     pub connect_timeout: Duration,
+    /// permessage-deflate (RFC 7692): `Some` to offer it (client) or accept an offer
+    /// (server) on these terms, `None` to do neither. Default: `None`, since compression
+    /// costs memory per connection (about 300 KiB at window 15, see [`DeflateConfig`]) and
+    /// CPU, and compressing secrets next to attacker-chosen data leaks their length
+    /// (CRIME/BREACH-style attacks): turn it on where messages are large and repetitive.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Settings {
@@ -31,6 +38,7 @@ impl Default for Settings {
             handshake_limits: Limits::default(),
             handshake_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
+            deflate: None,
         }
     }
 }
