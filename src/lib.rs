@@ -8,13 +8,14 @@
 //! |---|---|---|
 //! | [`handshake`] | §1.3, §3, §4 | parses and validates the opening handshake (httparse tokenises; our code judges every header), computes `Sec-WebSocket-Accept`, builds the 101 and the rejections (400, 405, 426, 431 …); client URL, request and response validation; its budgets ([`handshake::Limits`]) and its error ([`HandshakeError`], which knows its HTTP response) |
 //! | [`frame`] | §5.2, §5.3 | the total frame model (any byte pattern is a [`frame::FrameHeader`]), header parse/encode into a 14-byte stack buffer, masking at any offset (AVX-512, AVX2 or NEON picked at run time, a portable twin; in place or while copying), an incremental zero-copy decoder; its one refusal, [`FrameError`] |
+//! | [`deflate`] | RFC 7692 | permessage-deflate: negotiation of its four parameters ([`deflate::DeflateConfig`] what we agree to, [`deflate::DeflateParams`] what was agreed), compression of a message and inflation held to a budget (zlib-rs, windows 8–15); the core switches it on with [`Connection::use_permessage_deflate`], the driver with [`Settings::deflate`] |
 //! | [`protocol`] | §5.1, §5.4–§5.8, §6, §7, §8 | [`protocol::check`] judges each header for a role and state; [`Connection`] is the sans-IO state machine (receiving: reassembly or large binary messages in parts, fail-fast UTF-8, ping/pong, the close handshake; sending: masking, fragments, our Close); its budgets ([`Config`]) and errors ([`ProtocolError`], which knows its close code, and [`SendError`]) |
 //! | [`socket`] | — | [`WebSocket`]`<S: Read + Write + Transport>`: [`connect`], [`accept`], `read`, `write`, `send`, `flush`, `close`, blocking or nonblocking, resumable handshakes, split halves, reads into spare capacity (`read(2)`, no zero-fill, on Unix sockets); [`Settings`] (the core's `Config`, the handshake's `Limits`, the driver's timeouts); it moves bytes and owns the clock, and knows no rule |
 //! | [`dissect`] | §4, §5 | for learners: prints a handshake or a byte stream of frames field by field with the RFC's names, and flags every rule each one breaks (judged by the layers above, never by itself) |
 //! | [`error`] | — | the driver's [`Error`] (IO, the lifecycle, or one of the layers' errors), with every layer's error re-exported |
 //!
-//! Imports point one way, down: `frame` and `handshake` use no other layer, `protocol` uses
-//! `frame`, `socket` and `error` use those three, and `dissect` reads through `frame`,
+//! Imports point one way, down: `frame`, `handshake` and `deflate` use no other layer,
+//! `protocol` uses `frame` and `deflate`, `socket` and `error` use those four, and `dissect` reads through `frame`,
 //! `protocol` and `handshake`. Nothing but the crate root imports `socket`, `error` or
 //! `dissect`.
 //!
