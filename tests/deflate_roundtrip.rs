@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::decode_all;
+use common::{chunks, decode_all};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use rfc6455::deflate::{DeflateConfig, DeflateParams};
@@ -68,20 +68,6 @@ fn message(item: &Item) -> Message {
         Item::Binary(b) => Message::binary(b.clone()),
         Item::Ping(p) => Message::Ping(p.clone().into()),
     }
-}
-
-/// Cut `bytes` at the given points (sorted; duplicates give empty chunks).
-fn chunks<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
-    points.sort_unstable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for p in points {
-        out.push(&bytes[start..p]);
-        start = p;
-    }
-    out.push(&bytes[start..]);
-    out
 }
 
 fn round_trip(

@@ -146,20 +146,6 @@ fn encode(items: &[Item], close: Option<u16>, seed: u64) -> (Vec<u8>, Vec<Messag
     (bytes, events, replies)
 }
 
-/// Cut `bytes` at the given points (sorted, duplicates give empty chunks).
-fn chunks<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
-    points.sort_unstable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for p in points {
-        out.push(&bytes[start..p]);
-        start = p;
-    }
-    out.push(&bytes[start..]);
-    out
-}
-
 /// Feed the chunks one by one, draining events (and taking the output after each event, so
 /// that each Ping is answered before the next is read). Checks the per-step invariants.
 fn run(role: Role, config: Config, chunks: &[&[u8]]) -> Outcome {

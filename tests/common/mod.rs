@@ -148,3 +148,18 @@ pub fn assert_fails_with(conn: &mut Connection, bytes: &[u8], expected: Protocol
 pub fn filled(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
+
+/// Cut `bytes` at the given points (sorted; duplicates give empty chunks): how a proptest
+/// picks the reads a byte stream arrives in.
+pub fn chunks<'a>(bytes: &'a [u8], cuts: &[proptest::sample::Index]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for p in points {
+        out.push(&bytes[start..p]);
+        start = p;
+    }
+    out.push(&bytes[start..]);
+    out
+}

@@ -79,10 +79,9 @@ impl Compression {
         max: usize,
     ) -> Result<impl Iterator<Item = &[u8]>, ProtocolError> {
         let start = self.inflated.len();
-        let (bits, reset) = self.theirs;
-        let decompressor =
-            self.decompressor.get_or_insert_with(|| Box::new(Decompressor::new(bits, reset)));
-        decompressor.inflate(compressed, &mut self.inflated, max).map_err(inflate_error)?;
+        made(&mut self.decompressor, self.theirs)
+            .inflate(compressed, &mut self.inflated, max)
+            .map_err(inflate_error)?;
         Ok(self.inflated.since(start))
     }
 
@@ -93,10 +92,9 @@ impl Compression {
         max: usize,
     ) -> Result<impl Iterator<Item = &[u8]>, ProtocolError> {
         let start = self.inflated.len();
-        let (bits, reset) = self.theirs;
-        let decompressor =
-            self.decompressor.get_or_insert_with(|| Box::new(Decompressor::new(bits, reset)));
-        decompressor.finish(&mut self.inflated, max).map_err(inflate_error)?;
+        made(&mut self.decompressor, self.theirs)
+            .finish(&mut self.inflated, max)
+            .map_err(inflate_error)?;
         Ok(self.inflated.since(start))
     }
 
@@ -112,6 +110,12 @@ impl Compression {
             decompressor.abandon();
         }
     }
+}
+
+/// The decompressor, made on the first compressed message received, for the peer's window
+/// and reset rule.
+fn made(slot: &mut Option<Box<Decompressor>>, (bits, reset): (u8, bool)) -> &mut Decompressor {
+    slot.get_or_insert_with(|| Box::new(Decompressor::new(bits, reset)))
 }
 
 fn inflate_error(error: InflateError) -> ProtocolError {
