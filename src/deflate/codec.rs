@@ -50,10 +50,13 @@ impl Compressor {
         // block, which is step 2's "empty DEFLATE block with no compression".
         let start = out.len();
         let mut consumed = 0;
+        // A first guess of half the payload (text shrinks to a third or less); the room
+        // doubles whenever zlib fills it.
+        out.reserve(payload.len() / 2 + 64);
         loop {
-            // Room for incompressible data (stored blocks add 5 bytes per 16 KiB) and the
-            // flush's own bytes; more is asked for only when zlib filled it.
-            out.reserve(payload.len() - consumed + payload.len() / 1024 + 64);
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(64));
+            }
             let before = self.zlib.total_in();
             let status = self.zlib.compress_vec(&payload[consumed..], out, FlushCompress::Sync);
             consumed += (self.zlib.total_in() - before) as usize;

@@ -66,7 +66,7 @@ impl Compression {
         let level = self.level;
         let compressor =
             self.compressor.get_or_insert_with(|| Box::new(Compressor::new(level, bits, reset)));
-        let mut out = Vec::with_capacity(payload.len() / 2 + 16);
+        let mut out = Vec::new();
         compressor.compress(payload, &mut out);
         Some(Bytes::from(out))
     }
