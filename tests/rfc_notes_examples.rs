@@ -19,9 +19,13 @@
 //!    `path.rs::name` names an item (`fn`, `struct`, `enum`, `const` …) defined in that file.
 //!
 //! Directive grammar (inside `<!-- dissect … -->`, may span lines):
-//! * `frames [role=client|server|none]: HEX` — a byte stream of frames; `role` is the endpoint
-//!   that *sent* the bytes. HEX is whitespace-separated tokens: hex digit pairs (`81`,
-//!   `37fa213d`), optionally followed by `*N` to repeat that group `N` times (`00*256`).
+//! * `frames [role=client|server|none] [deflate[=…]]: HEX` — a byte stream of frames; `role`
+//!   is the endpoint that *sent* the bytes. HEX is whitespace-separated tokens: hex digit
+//!   pairs (`81`, `37fa213d`), optionally followed by `*N` to repeat that group `N` times
+//!   (`00*256`). `deflate`: permessage-deflate (RFC 7692) was negotiated, and compressed
+//!   messages are inflated; `deflate=P,P` names the agreed parameters
+//!   (`server_no_context_takeover`, `client_no_context_takeover`, `server_max_window_bits=N`,
+//!   `client_max_window_bits=N`); `deflate=negotiated` judges RSV1 without inflating.
 //! * `handshake: TEXT` — an HTTP head as text: each line of the directive is taken with its
 //!   indentation removed and its line break dropped; `\r`, `\n`, `\t`, `\\` and `\xHH` are
 //!   escapes.
@@ -34,6 +38,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rfc6455::Role;
+use rfc6455::deflate::DeflateParams;
+use rfc6455::dissect::Deflate;
 
 /// The notes hold at least this many verified examples (the index may not shrink silently).
 const MIN_BLOCKS: usize = 28;
@@ -56,6 +62,7 @@ fn bless() -> bool {
 enum Directive {
     Frames {
         role: Option<Role>,
+        deflate: Deflate,
         bytes: Vec<u8>,
     },
     /// `key`: the request's `Sec-WebSocket-Key`, to check a response's accept value.
@@ -73,15 +80,21 @@ fn parse_directive(text: &str) -> Result<Directive, String> {
     match words.as_slice() {
         ["frames", rest @ ..] => {
             let mut role = None;
+            let mut deflate = Deflate::Off;
             for word in rest {
-                role = match *word {
-                    "role=client" => Some(Role::Client),
-                    "role=server" => Some(Role::Server),
-                    "role=none" => None,
-                    other => return Err(format!("unknown frames option {other:?}")),
-                };
+                match *word {
+                    "role=client" => role = Some(Role::Client),
+                    "role=server" => role = Some(Role::Server),
+                    "role=none" => role = None,
+                    "deflate" => deflate = Deflate::Inflate(DeflateParams::default()),
+                    "deflate=negotiated" => deflate = Deflate::Negotiated,
+                    other => match other.strip_prefix("deflate=") {
+                        Some(params) => deflate = Deflate::Inflate(parse_params(params)?),
+                        None => return Err(format!("unknown frames option {other:?}")),
+                    },
+                }
             }
-            Ok(Directive::Frames { role, bytes: parse_hex(input)? })
+            Ok(Directive::Frames { role, deflate, bytes: parse_hex(input)? })
         }
         ["handshake", rest @ ..] => {
             let mut key = None;
@@ -98,6 +111,29 @@ fn parse_directive(text: &str) -> Result<Directive, String> {
         }
         _ => Err(format!("unknown directive {head:?}")),
     }
+}
+
+/// `server_no_context_takeover,client_max_window_bits=10`.
+fn parse_params(list: &str) -> Result<DeflateParams, String> {
+    let mut params = DeflateParams::default();
+    for item in list.split(',') {
+        let bits = |value: &str| match value.parse::<u8>() {
+            Ok(bits @ 8..=15) => Ok(Some(bits)),
+            _ => Err(format!("{item:?}: window bits are 8 to 15")),
+        };
+        match item.split_once('=') {
+            None if item == "server_no_context_takeover" => {
+                params.server_no_context_takeover = true;
+            }
+            None if item == "client_no_context_takeover" => {
+                params.client_no_context_takeover = true;
+            }
+            Some(("server_max_window_bits", v)) => params.server_max_window_bits = bits(v)?,
+            Some(("client_max_window_bits", v)) => params.client_max_window_bits = bits(v)?,
+            _ => return Err(format!("unknown deflate parameter {item:?}")),
+        }
+    }
+    Ok(params)
 }
 
 fn parse_hex(input: &str) -> Result<Vec<u8>, String> {
@@ -158,7 +194,9 @@ fn parse_text(input: &str) -> Result<Vec<u8>, String> {
 /// What the dissector prints for a directive. The one place this test calls the crate.
 fn render(directive: &Directive) -> String {
     match directive {
-        Directive::Frames { role, bytes } => rfc6455::dissect::frames(bytes, *role),
+        Directive::Frames { role, deflate, bytes } => {
+            rfc6455::dissect::frames_with(bytes, *role, *deflate)
+        }
         Directive::Handshake { key: None, bytes } => rfc6455::dissect::handshake(bytes),
         Directive::Handshake { key: Some(key), bytes } => {
             rfc6455::dissect::handshake_response(bytes, Some(key))
@@ -480,13 +518,30 @@ fn directive_grammar() {
         parse_directive("frames role=client: 81 85 37fa213d 00*2 0102*2\n  ff"),
         Ok(Directive::Frames {
             role: Some(Role::Client),
+            deflate: Deflate::Off,
             bytes: vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0, 0, 1, 2, 1, 2, 0xff],
         })
     );
     assert_eq!(
         parse_directive("frames: 80"),
-        Ok(Directive::Frames { role: None, bytes: vec![0x80] })
+        Ok(Directive::Frames { role: None, deflate: Deflate::Off, bytes: vec![0x80] })
     );
+    let params = DeflateParams {
+        server_no_context_takeover: true,
+        client_max_window_bits: Some(10),
+        ..DeflateParams::default()
+    };
+    assert_eq!(
+        parse_directive(
+            "frames role=server deflate=server_no_context_takeover,client_max_window_bits=10: 80"
+        ),
+        Ok(Directive::Frames {
+            role: Some(Role::Server),
+            deflate: Deflate::Inflate(params),
+            bytes: vec![0x80],
+        })
+    );
+    assert!(parse_directive("frames deflate=server_max_window_bits=16: 80").is_err());
     assert_eq!(
         parse_directive("handshake:\n    GET / HTTP/1.1\\r\\n\n    Host: a\\r\\n\\r\\n "),
         Ok(Directive::Handshake {

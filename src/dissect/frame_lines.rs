@@ -129,15 +129,23 @@ pub(super) fn bit_lines(raw: &[u8], out: &mut String) {
 
 /// The header fields by their §5.2 names; the length's form is judged by the rules the header
 /// breaks (`violations`), not here.
+///
+/// `rsv1` is what RSV1 means on this frame when an extension gives it a meaning (RFC 7692
+/// §6), empty when none does.
 pub(super) fn field_lines(
     h: &FrameHeader,
     in_text: Option<bool>,
+    rsv1: &str,
     violations: &[ProtocolError],
     out: &mut String,
 ) {
     let fin = if h.fin { "final fragment of its message" } else { "more fragments follow" };
     let _ = writeln!(out, "  FIN: {} ({fin})", u8::from(h.fin));
-    let _ = writeln!(out, "  RSV1: {}", u8::from(h.rsv1));
+    if rsv1.is_empty() {
+        let _ = writeln!(out, "  RSV1: {}", u8::from(h.rsv1));
+    } else {
+        let _ = writeln!(out, "  RSV1: {} ({rsv1})", u8::from(h.rsv1));
+    }
     let _ = writeln!(out, "  RSV2: {}", u8::from(h.rsv2));
     let _ = writeln!(out, "  RSV3: {}", u8::from(h.rsv3));
     let context = match (h.opcode, in_text) {
@@ -213,8 +221,15 @@ pub(super) fn close_lines(body: &[u8], out: &mut String) {
 }
 
 /// The payload as text when it is valid UTF-8 (for text messages, and for other frames when
-/// it reads as text). `head` holds the first bytes (unmasked), `total` the payload length.
-pub(super) fn text_line(head: &[u8], total: u64, text_message: bool, out: &mut String) {
+/// it reads as text), after `label`. `head` holds the first bytes (unmasked), `total` the
+/// payload length.
+pub(super) fn text_line(
+    label: &str,
+    head: &[u8],
+    total: u64,
+    text_message: bool,
+    out: &mut String,
+) {
     let shown = head.get(..TEXT_SHOW.min(head.len())).unwrap_or_default();
     let (valid, cut) = match std::str::from_utf8(shown) {
         Ok(s) => (s, false),
@@ -231,8 +246,8 @@ pub(super) fn text_line(head: &[u8], total: u64, text_message: bool, out: &mut S
     }
     let more = total.saturating_sub(valid.len() as u64);
     if more == 0 && !cut {
-        let _ = writeln!(out, "  payload: {valid:?}");
+        let _ = writeln!(out, "  {label}: {valid:?}");
     } else {
-        let _ = writeln!(out, "  payload: {valid:?} … ({more} more bytes)");
+        let _ = writeln!(out, "  {label}: {valid:?} … ({more} more bytes)");
     }
 }

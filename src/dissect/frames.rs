@@ -9,12 +9,13 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
+use super::deflate::{Deflate, Inflater, inflated_lines, rsv1_meaning};
 use super::frame_lines::{bit_lines, close_lines, field_lines, text_line, verdict, violation_line};
 use super::text::{count, hex_block, hex_inline};
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 use crate::protocol::ProtocolError;
 use crate::protocol::{
-    CheckState, CloseFrame, Config, FragmentProgress, Role, Utf8Validator, violations,
+    CheckState, CloseFrame, Config, FragmentProgress, RSV1, Role, Utf8Validator, violations,
 };
 
 /// Payload bytes kept per frame for display: text, close bodies and the hex head.
@@ -35,7 +36,22 @@ const PROGRESS_STEP: u64 = 64 * 1024;
 /// assert!(text.contains("payload: \"Hello\""));
 /// ```
 pub fn frames(bytes: &[u8], sender: Option<Role>) -> String {
-    let mut dissector = FrameDissector::new(sender);
+    frames_with(bytes, sender, Deflate::Off)
+}
+
+/// [`frames`] on a connection that negotiated permessage-deflate as `deflate` says (see
+/// [`FrameDissector::with_deflate`]).
+///
+/// ```
+/// use rfc6455::dissect::{Deflate, frames_with};
+///
+/// // RFC 7692 §7.2.3.1: "Hello" in two fragments of its compressed form.
+/// let bytes = [0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00];
+/// let text = frames_with(&bytes, None, Deflate::Inflate(Default::default()));
+/// assert!(text.contains("inflated payload: \"Hello\""));
+/// ```
+pub fn frames_with(bytes: &[u8], sender: Option<Role>, deflate: Deflate) -> String {
+    let mut dissector = FrameDissector::new(sender).with_deflate(deflate);
     let mut out = String::new();
     dissector.feed(bytes, &mut out);
     dissector.finish(&mut out);
@@ -52,6 +68,8 @@ struct MessageInProgress {
     /// The text has already been reported as invalid UTF-8.
     utf8_broken: bool,
     progress: FragmentProgress,
+    /// Compressed (RFC 7692 §6: RSV1 on its first frame, permessage-deflate negotiated).
+    compressed: bool,
 }
 
 /// The frame whose payload is arriving.
@@ -76,11 +94,16 @@ struct Current {
     text: bool,
     /// This frame's bytes made the text invalid.
     utf8_error: bool,
+    /// Part of a compressed message: its payload is DEFLATE data.
+    compressed: bool,
     last_progress: u64,
 }
 
 /// Incremental dissector of the frames one endpoint sends. See the module documentation.
-#[derive(Debug, Clone)]
+///
+/// Not `Clone`: with permessage-deflate it holds a zlib decompressor, whose state cannot be
+/// copied.
+#[derive(Debug)]
 pub struct FrameDissector {
     sender: Option<Role>,
     inferred: bool,
@@ -95,6 +118,11 @@ pub struct FrameDissector {
     progress: bool,
     /// `feed` calls so far.
     feeds: u64,
+    deflate: Deflate,
+    /// Most bytes a compressed message may inflate to.
+    inflate_budget: usize,
+    /// This direction's decompressor, made at the first compressed message to inflate.
+    inflater: Option<Box<Inflater>>,
 }
 
 impl FrameDissector {
@@ -111,7 +139,29 @@ impl FrameDissector {
             current: None,
             progress: false,
             feeds: 0,
+            deflate: Deflate::Off,
+            inflate_budget: Config::default().max_message_size,
+            inflater: None,
         }
+    }
+
+    /// Dissect frames of a connection that negotiated permessage-deflate (RFC 7692), or not
+    /// ([`Deflate::Off`], the default). With [`Deflate::Inflate`] compressed messages are
+    /// inflated with the sender's window and context takeover; keep one dissector per
+    /// direction, for the sender's decompressor lives from one message to the next.
+    pub fn with_deflate(mut self, deflate: Deflate) -> Self {
+        self.deflate = deflate;
+        self.inflater = None;
+        self
+    }
+
+    /// Stop inflating a message once it inflates to more than `max` bytes (default: the
+    /// protocol's `Config::max_message_size`, 64 MiB). The message being inflated is held
+    /// whole, as a receiver holds it, so this is also the most memory it takes.
+    pub fn with_inflate_budget(mut self, max: usize) -> Self {
+        self.inflate_budget = max;
+        self.inflater = None;
+        self
     }
 
     /// Print a progress line while a large payload streams in (off by default;
@@ -215,6 +265,9 @@ impl FrameDissector {
             );
             self.header_buf.clear();
         }
+        if let Some(inflater) = &mut self.inflater {
+            inflater.abandon();
+        }
         let mut cut_final_frame = false;
         if let Some(c) = self.current.take() {
             cut_final_frame = c.data && c.header.fin;
@@ -283,13 +336,16 @@ impl FrameDissector {
         let state = CheckState {
             role: self.receiver(),
             fragmented: self.message.as_ref().map(|m| m.progress),
-            allowed_rsv: 0,
+            // RFC 7692 §6: permessage-deflate defines RSV1.
+            allowed_rsv: if self.deflate.negotiated() { RSV1 } else { 0 },
         };
         let violations = rules_broken(&header, &state);
         let _ = writeln!(out, "  header bytes: {}", hex_inline(raw));
         bit_lines(raw, out);
         let in_text = self.message.as_ref().and_then(|m| m.text);
-        field_lines(&header, in_text, &violations, out);
+        let in_compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+        let rsv1 = rsv1_meaning(&header, self.deflate, in_compressed);
+        field_lines(&header, in_text, rsv1, &violations, out);
         for v in &violations {
             violation_line(v, out);
         }
@@ -299,11 +355,24 @@ impl FrameDissector {
         let fragment = FragmentProgress { bytes: header.payload_len, fragments: 1 };
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
+                let text = header.opcode == OpCode::Text;
+                let compressed = header.rsv1 && self.deflate.negotiated();
+                if let Some(inflater) = &mut self.inflater {
+                    inflater.abandon();
+                }
+                if compressed && let Deflate::Inflate(params) = self.deflate {
+                    let budget = self.inflate_budget;
+                    let inflater = self
+                        .inflater
+                        .get_or_insert_with(|| Box::new(Inflater::new(params, budget)));
+                    inflater.begin(sender, text);
+                }
                 self.message = Some(MessageInProgress {
-                    text: Some(header.opcode == OpCode::Text),
+                    text: Some(text),
                     validator: Utf8Validator::new(),
                     utf8_broken: false,
                     progress: fragment,
+                    compressed,
                 });
             }
             OpCode::Continuation => match &mut self.message {
@@ -317,12 +386,14 @@ impl FrameDissector {
                         validator: Utf8Validator::new(),
                         utf8_broken: false,
                         progress: fragment,
+                        compressed: false,
                     });
                 }
             },
             _ => {}
         }
         let text = data && self.message.as_ref().is_some_and(|m| m.text == Some(true));
+        let compressed = data && self.message.as_ref().is_some_and(|m| m.compressed);
         let current = Current {
             index,
             header,
@@ -335,6 +406,7 @@ impl FrameDissector {
             data,
             text,
             utf8_error: false,
+            compressed,
             last_progress: 0,
         };
         self.frame_start =
@@ -362,7 +434,13 @@ impl FrameDissector {
             }
             c.tail.push_back(b);
         }
-        if c.text
+        if c.compressed
+            && let Some(inflater) = self.inflater.as_mut().filter(|i| i.active())
+        {
+            // The payload is DEFLATE data: inflate it (its text is judged once inflated).
+            inflater.feed_masked(chunk, c.header.masking_key, c.seen);
+        } else if c.text
+            && !c.compressed
             && let Some(m) = &mut self.message
             && !m.utf8_broken
         {
@@ -399,7 +477,7 @@ impl FrameDissector {
             && c.header.fin
             && let Some(mut m) = self.message.take()
         {
-            if c.text && !m.utf8_broken && m.validator.finish().is_err() {
+            if c.text && !c.compressed && !m.utf8_broken && m.validator.finish().is_err() {
                 c.utf8_error = true;
             }
             finished = Some(m);
@@ -407,7 +485,11 @@ impl FrameDissector {
         if self.progress && c.header_feed != self.feeds {
             let _ = writeln!(out, "frame {} (continued): payload complete", c.index);
         }
-        let payload_violations = self.payload_block(&c, true, out);
+        let mut payload_violations = self.payload_block(&c, true, out);
+        if c.compressed {
+            let inflater = self.inflater.as_deref_mut();
+            payload_violations.extend(inflated_lines(inflater, c.header.fin, out));
+        }
         if let Some(m) = finished.filter(|m| m.progress.fragments > 1) {
             let kind = match m.text {
                 Some(true) => "text",
@@ -464,8 +546,8 @@ impl FrameDissector {
             } else {
                 let _ = writeln!(out, "  close body: too long to show ({} bytes)", c.seen);
             }
-        } else if c.seen > 0 {
-            text_line(&unmasked_head, c.seen, c.text, out);
+        } else if c.seen > 0 && !c.compressed {
+            text_line("payload", &unmasked_head, c.seen, c.text, out);
         }
         if c.utf8_error {
             let e = ProtocolError::InvalidUtf8;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::deflate::Deflate;
 use super::frames::FrameDissector;
 use super::handshake::{HEAD_STARTS, RequestSummary, head_kind};
 use super::request::dissect_request;
@@ -39,16 +40,17 @@ const MAX_HEAD: usize = 16 * 1024;
 /// assert!(text.contains("frame 1 at byte 31"));
 /// assert!(from_client.take_request().is_some());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LiveDissector {
     sender: Role,
     stage: Stage,
     /// The request head dissected, until it is taken.
     request: Option<RequestSummary>,
+    deflate: Deflate,
 }
 
 /// Where a [`LiveDissector`] is in its stream.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Stage {
     /// Waiting for an HTTP head (or for bytes that show there is none).
     Head { buf: Vec<u8>, scanner: HeadScanner },
@@ -66,7 +68,20 @@ impl LiveDissector {
             sender,
             stage: Stage::Head { buf: Vec::new(), scanner: HeadScanner::default() },
             request: None,
+            deflate: Deflate::Off,
         }
+    }
+
+    /// The frames after the head are of a connection that negotiated permessage-deflate as
+    /// `deflate` says (see [`FrameDissector::with_deflate`]); one dissector per direction
+    /// keeps that direction's decompressor. Call it before the frames arrive.
+    pub fn with_deflate(mut self, deflate: Deflate) -> Self {
+        self.deflate = deflate;
+        if let Stage::Frames(d) = &mut self.stage {
+            let taken = std::mem::replace(d.as_mut(), FrameDissector::new(None));
+            **d = taken.with_deflate(deflate);
+        }
+        self
     }
 
     /// Dissect the next piece of the stream, appending text to `out` (nothing while a head is
@@ -139,7 +154,9 @@ impl LiveDissector {
         };
         if !HEAD_STARTS.iter().any(could_be) {
             // No HTTP at all: dissect as frames straight away.
-            let mut d = FrameDissector::new(Some(self.sender)).with_progress(true);
+            let mut d = FrameDissector::new(Some(self.sender))
+                .with_progress(true)
+                .with_deflate(self.deflate);
             d.feed(&buf, out);
             d.feed(overflow, out);
             return Stage::Frames(Box::new(d));
@@ -172,8 +189,10 @@ impl LiveDissector {
             }
             return Stage::Raw;
         }
-        let mut d =
-            FrameDissector::new(Some(self.sender)).with_progress(true).with_offset(len as u64);
+        let mut d = FrameDissector::new(Some(self.sender))
+            .with_progress(true)
+            .with_offset(len as u64)
+            .with_deflate(self.deflate);
         d.feed(rest, out);
         d.feed(overflow, out);
         Stage::Frames(Box::new(d))

@@ -11,8 +11,9 @@
 //! | function | input |
 //! |---|---|
 //! | [`frames`] | a byte stream of frames sent by one endpoint |
+//! | [`frames_with`] | the same, on a connection that negotiated permessage-deflate ([`Deflate`]) |
 //! | [`handshake`], [`handshake_response`] | an opening handshake request or response head |
-//! | [`stream`] | anything one endpoint sent: a handshake head, then frames |
+//! | [`stream`], [`stream_with`] | anything one endpoint sent: a handshake head, then frames |
 //! | [`FrameDissector`] | frames fed in pieces |
 //! | [`LiveDissector`] | one direction of a live connection fed in pieces: a head, then frames |
 //!
@@ -35,8 +36,28 @@
 //!
 //! Limits: payloads are shown as their first 64 and last 16 bytes (text up to 256 bytes);
 //! only the first 1024 bytes of a payload are kept, so a Close body longer than that is not
-//! decoded (it already breaks §5.5). Extensions are not known: any RSV bit is flagged.
+//! decoded (it already breaks §5.5).
+//!
+//! Extensions: the dissector knows permessage-deflate (RFC 7692) when it is told it was
+//! negotiated ([`Deflate`], [`FrameDissector::with_deflate`]): RSV1 then marks a compressed
+//! message and is judged by RFC 7692 §6 (never on a control frame or a continuation), and,
+//! given the agreed parameters, each compressed message is inflated by the crate's own
+//! [`crate::deflate::Decompressor`] (its window kept from one message to the next, as the
+//! sender's context takeover requires) within a budget, then shown like any payload. Told
+//! nothing, every RSV bit is reserved and flagged (§5.2). The handshake's
+//! `Sec-WebSocket-Extensions` is not read for this: say what was agreed.
+//!
+//! ```
+//! use rfc6455::dissect::{self, Deflate};
+//!
+//! // RFC 7692 §7.2.3.1: "Hello", compressed, in one unmasked frame.
+//! let bytes = dissect::parse_hex("c1 07 f2 48 cd c9 c9 07 00").unwrap();
+//! let text = dissect::frames_with(&bytes, None, Deflate::Inflate(Default::default()));
+//! assert!(text.contains("RSV1: 1 (compressed (permessage-deflate), RFC 7692 §6)"));
+//! assert!(text.contains("inflated payload: \"Hello\""));
+//! ```
 
+mod deflate;
 mod frame_lines;
 mod frames;
 mod handshake;
@@ -47,7 +68,8 @@ mod text;
 
 use std::fmt::Write as _;
 
-pub use frames::{FrameDissector, KEEP, frames};
+pub use deflate::Deflate;
+pub use frames::{FrameDissector, KEEP, frames, frames_with};
 pub use handshake::{RequestSummary, handshake, handshake_response, head_len};
 pub use live::LiveDissector;
 
@@ -61,6 +83,11 @@ use crate::protocol::Role;
 /// both, the response judged against the request's key. `sender` overrides who sent the frames; without a head and
 /// without `sender`, it is inferred from the first frame's MASK bit.
 pub fn stream(bytes: &[u8], sender: Option<Role>) -> String {
+    stream_with(bytes, sender, Deflate::Off)
+}
+
+/// [`stream`] on a connection that negotiated permessage-deflate as `deflate` says.
+pub fn stream_with(bytes: &[u8], sender: Option<Role>, deflate: Deflate) -> String {
     let mut out = String::new();
     let mut rest = bytes;
     let mut offset = 0u64;
@@ -87,7 +114,8 @@ pub fn stream(bytes: &[u8], sender: Option<Role>) -> String {
     if rest.is_empty() && offset > 0 {
         return out;
     }
-    let mut dissector = FrameDissector::new(sender.or(head_sender)).with_offset(offset);
+    let mut dissector =
+        FrameDissector::new(sender.or(head_sender)).with_offset(offset).with_deflate(deflate);
     dissector.feed(rest, &mut out);
     dissector.finish(&mut out);
     out
