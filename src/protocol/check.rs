@@ -116,9 +116,13 @@ fn judge(header: &FrameHeader, state: &CheckState, config: &Config) -> Result<()
     // WebSocket Connection_."
     let rsv = header.rsv_bits();
     if rsv & !state.allowed_rsv != 0 {
-        // Lift: as if an extension defined these bits.
+        // Lift: as if the bits not allowed were clear (not as if an extension allowed them,
+        // which would bring in that extension's own rules, e.g. RFC 7692 §6 for RSV1).
         return broken(ProtocolError::ReservedBitsSet { rsv }, |h, s, _| {
-            s.allowed_rsv |= h.rsv_bits();
+            let allowed = s.allowed_rsv;
+            h.rsv1 &= allowed & RSV1 != 0;
+            h.rsv2 &= allowed & 0b010 != 0;
+            h.rsv3 &= allowed & 0b001 != 0;
         });
     }
 
@@ -245,6 +249,25 @@ mod tests {
 
     fn masked(fin: bool, opcode: OpCode, len: u64) -> FrameHeader {
         FrameHeader::new(fin, opcode, Some([1, 2, 3, 4]), len)
+    }
+
+    #[test]
+    fn rsv1_is_reserved_or_compressed_never_both() {
+        // Without permessage-deflate RSV1 on a Ping is a reserved bit, and only that; with
+        // it, RFC 7692 §6 forbids it on a control frame.
+        let config = Config::default();
+        let ping = FrameHeader { rsv1: true, ..masked(true, OpCode::Ping, 0) };
+        assert_eq!(
+            violations(&ping, &server(), &config),
+            [ProtocolError::ReservedBitsSet { rsv: 0b100 }]
+        );
+        let deflate = CheckState { allowed_rsv: RSV1, ..server() };
+        assert_eq!(
+            violations(&ping, &deflate, &config),
+            [ProtocolError::CompressedBitMisplaced { opcode: 0x9 }]
+        );
+        let first = FrameHeader { rsv1: true, ..masked(false, OpCode::Text, 3) };
+        assert_eq!(check(&first, &deflate, &config), Ok(()));
     }
 
     #[test]
