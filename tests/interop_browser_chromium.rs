@@ -2,20 +2,24 @@
 //! server, over loopback TCP.
 //!
 //! The server is the loop of `examples/echo_server.rs` (`accept_tcp` with the default
-//! `Config`, no subprotocol chosen), run in-process on `127.0.0.1:0`; it also records what each
-//! connection showed it. `tests/browser/echo_check.mjs` launches Debian's Chromium headless
+//! `Config` and permessage-deflate on, `DeflateConfig::default()`, as the example runs; no
+//! subprotocol chosen), run in-process on `127.0.0.1:0`; it also records what each connection
+//! showed it. `tests/browser/echo_check.mjs` launches Debian's Chromium headless
 //! through playwright-core, loads a blank page from a loopback HTTP origin and, in the page's
 //! JavaScript, checks:
 //!
 //! - echoes of a text with 2-, 3- and 4-byte UTF-8 characters, a 70000-byte ArrayBuffer and
 //!   texts of 125, 126 and 65536 bytes (the three payload-length encodings of §5.2);
+//! - permessage-deflate (RFC 7692): `ws.extensions` names it, and a 1 MiB compressible text
+//!   and a 512 KiB compressible ArrayBuffer (compressed both ways) echo unchanged;
 //! - `ws.close(4000, "browser done")` ends cleanly with code 4000 in the close event (§7);
 //! - a socket offering the subprotocol `chat`, which our server declines: Chromium fails it
 //!   (the WHATWG WebSockets standard requires that, RFC 6455 §4.1 does not);
 //! - `ws.close()` without a code: the close event reports 1005 (§7.1.5) and is clean.
 //!
 //! Server side, this test checks the Close frames that arrived (4000 "browser done", one
-//! without a status code), that each request carried the page's `Origin` (§4.1 item 8, "if the
+//! without a status code), that Chromium offered permessage-deflate and both ends agreed the
+//! same parameters (our response is what `ws.extensions` reports), that each request carried the page's `Origin` (§4.1 item 8, "if the
 //! request is coming from a browser client"), and the subprotocol offered.
 //!
 //! Needs `node`, `tests/browser/node_modules` and `/usr/bin/chromium` (or `$CHROMIUM`):
@@ -31,8 +35,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rfc6455::deflate::{DeflateConfig, DeflateParams};
 use rfc6455::handshake::Accept;
-use rfc6455::{CloseCode, CloseFrame, Config, Error, Message};
+use rfc6455::{CloseCode, CloseFrame, Error, Message, Settings};
 
 /// The longest the node script may run before it is killed (it gives up by itself after 30 s).
 const NODE_DEADLINE: Duration = Duration::from_secs(60);
@@ -78,6 +83,10 @@ struct Seen {
     origin: Option<String>,
     subprotocols: Vec<String>,
     headers: Vec<(String, String)>,
+    /// The request's `Sec-WebSocket-Extensions` elements.
+    extensions: Vec<String>,
+    /// What the connection agreed to (`Connection::permessage_deflate`).
+    deflate: Option<DeflateParams>,
     messages_echoed: usize,
     close_received: Option<Option<CloseFrame>>,
     result: Result<(), String>,
@@ -89,11 +98,15 @@ fn echo_connection(stream: TcpStream) -> Seen {
         origin: None,
         subprotocols: Vec::new(),
         headers: Vec::new(),
+        extensions: Vec::new(),
+        deflate: None,
         messages_echoed: 0,
         close_received: None,
         result: Ok(()),
     };
-    let accepted = rfc6455::accept_tcp(stream, Config::default(), |request| {
+    let settings = Settings { deflate: Some(DeflateConfig::default()), ..Settings::default() };
+    let accepted = rfc6455::accept_tcp(stream, settings, |request| {
+        seen.extensions = request.extensions().to_vec();
         seen.origin = request.origin().map(str::to_owned);
         seen.subprotocols = request.subprotocols().to_vec();
         seen.headers = request
@@ -110,6 +123,7 @@ fn echo_connection(stream: TcpStream) -> Seen {
             return seen;
         }
     };
+    seen.deflate = ws.connection().permessage_deflate().copied();
     let _ = ws.get_ref().set_read_timeout(Some(READ_TIMEOUT));
     loop {
         match ws.read() {
@@ -251,10 +265,23 @@ fn chromium_against_our_echo_server() {
             .unwrap_or_else(|| panic!("no connection {what}: {seen:#?}\n{report}"))
     };
     let offered = seen.remove(pos(&seen, "offered `chat`", &|s| !s.subprotocols.is_empty()));
-    let echo = seen.remove(pos(&seen, "echoed 5 messages", &|s| s.messages_echoed == 5));
+    let echo = seen.remove(pos(&seen, "echoed 7 messages", &|s| s.messages_echoed == 7));
     let last = seen.remove(0);
 
     assert_eq!(echo.result, Ok(()), "the echo connection ended badly: {echo:#?}\n{report}");
+    // permessage-deflate: Chromium offers `permessage-deflate; client_max_window_bits`, our
+    // default answer is `permessage-deflate` (no parameters), and the page saw that answer.
+    assert!(
+        echo.extensions.iter().any(|e| e.starts_with("permessage-deflate")),
+        "Chromium offered no permessage-deflate: {:?}\n{report}",
+        echo.extensions
+    );
+    assert_eq!(echo.deflate, Some(DeflateParams::default()), "{echo:#?}\n{report}");
+    assert!(
+        stdout.contains(r#""extensions":"permessage-deflate""#),
+        "the page's ws.extensions is not our response `permessage-deflate`\n{report}"
+    );
+    println!("Chromium offered {:?}; agreed {:?}", echo.extensions, echo.deflate);
     assert_eq!(
         echo.close_received,
         Some(Some(CloseFrame { code: CloseCode(4000), reason: "browser done".to_string() })),

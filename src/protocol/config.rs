@@ -41,7 +41,8 @@ pub struct Config {
     /// (but the part that ends a frame; the final part is `last`), so that a proxy or an echo
     /// passes it on before it has all arrived, and nothing holds it whole. The budgets still
     /// apply (`max_frame_size`, `max_message_size`, `max_fragments`). Text always comes
-    /// whole. Default: off.
+    /// whole, and so does a compressed message (permessage-deflate, RFC 7692 §6: its frames
+    /// are one DEFLATE stream, inflated whole). Default: off.
     pub binary_parts_from: Option<usize>,
 }
 

@@ -10,6 +10,8 @@
 //
 //   1. text "hello ☃ 𝄞", a 70000-byte ArrayBuffer, texts of 125, 126 and 65536 UTF-8 bytes
 //      (the three payload-length encodings of §5.2), each echo compared with what was sent;
+//   1b. permessage-deflate: ws.extensions must name it (the server accepts Chromium's offer),
+//      and a 1 MiB compressible text and a 512 KiB compressible ArrayBuffer echo unchanged;
 //   2. ws.close(4000, "browser done"): the close event must carry 4000 and wasClean (§7);
 //   3. a second WebSocket offering the subprotocol "chat": the server picks none, and the
 //      browser must fail it (error, close 1006, never open), as the WHATWG WebSockets standard
@@ -189,6 +191,32 @@ async function pageTest(url) {
       utf8_bytes_echoed: typeof got === "string" ? utf8.encode(got).length : null,
     });
     show(`${name}: echoed ${typeof got === "string" ? utf8.encode(got).length : "?"} bytes, identical: ${got === sent}`);
+  }
+
+  // 1b. permessage-deflate (RFC 7692): Chromium offers `permessage-deflate;
+  // client_max_window_bits` and the echo server accepts it, so ws.extensions names it; large
+  // compressible messages go compressed both ways and must echo unchanged.
+  check("permessage-deflate negotiated", a.ws.extensions.split(";")[0].trim() === "permessage-deflate", {
+    extensions: a.ws.extensions,
+  });
+  show(`extensions "${a.ws.extensions}"`);
+  {
+    let json = "";
+    for (let i = 0; json.length < 1 << 20; i++) json += `{"id":${i},"name":"user-${i}","online":${i % 3 !== 0}},`;
+    json = json.slice(0, 1 << 20);
+    a.ws.send(json);
+    const got = await a.next("compressible text 1 MiB");
+    check("compressible text 1 MiB", got === json, { sent_length: json.length, echoed_length: got?.length });
+    show(`compressible text 1 MiB: echoed ${got?.length} characters, identical: ${got === json}`);
+
+    const big = new Uint8Array(512 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i % 251) ^ ((i >> 12) & 0x0f);
+    a.ws.send(big.buffer);
+    const echoed = await a.next("compressible binary 512 KiB");
+    const bytes = echoed instanceof ArrayBuffer ? new Uint8Array(echoed) : new Uint8Array(0);
+    const same = bytes.length === big.length && bytes.every((b, i) => b === big[i]);
+    check("compressible binary 512 KiB", same, { length: bytes.length });
+    show(`compressible binary 512 KiB: echoed ${bytes.length} bytes, identical: ${same}`);
   }
 
   // 2. The close handshake, started by the browser.

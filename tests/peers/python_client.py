@@ -1,14 +1,33 @@
 #!/usr/bin/env python3
 """Interop peer: drive an rfc6455 echo server with the `websockets` client.
 
-Usage: python_client.py ws://127.0.0.1:PORT
+Usage: python_client.py ws://127.0.0.1:PORT [--deflate SPEC]
+
+Without --deflate the client offers websockets' default permessage-deflate
+(`permessage-deflate; client_max_window_bits`) and checks that the server
+declined it (rfc6455's `accept()` has compression off by default).
+
+With --deflate SPEC it offers exactly the permessage-deflate element SPEC
+describes (RFC 7692 §7.1 parameters separated by `;`, e.g.
+`server_no_context_takeover;client_max_window_bits=12`; `client_max_window_bits`
+without a value offers it without one; an empty SPEC offers the bare
+`permessage-deflate`) and prints, after the handshake:
+  EXTENSIONS <the 101's Sec-WebSocket-Extensions, or ->
+  AGREED <snct> <cnct> <smwb> <cmwb>   the parameters websockets runs with, in
+                                       the RFC's terms (0/1, 0/1, bits, bits; 15
+                                       when unlimited), or `AGREED none`;
+and, before the close, `RSV1_RECEIVED <n>` (compressed messages received) and
+`COMPRESSIBLE_SENT <m>` (compressible messages of 32 bytes or more sent). If the
+client refuses the server's response (RFC 7692 §7: it "MUST _Fail the WebSocket
+Connection_"), it prints `NEGOTIATION_FAILED <reason>` and exits 3.
 
 Checks, in order, over one connection:
-  * the opening handshake (and that the server declined permessage-deflate,
-    which this client offers by default and rfc6455 does not implement);
+  * the opening handshake (and what became of permessage-deflate, see above);
   * echoes of text and binary messages of 0, 1, 125, 126, 65535, 65536 and
     1 MiB bytes (the three payload-length encodings of RFC 6455 §5.2 and their
     boundaries);
+  * echoes of compressible JSON-like text and of incompressible (random)
+    binary of the same sizes;
   * fragmented text and binary messages (§5.4), sent as iterators of fragments;
   * a burst of small messages sent before any echo is read;
   * pings with payloads (§5.5.2): each must be answered by a matching pong;
@@ -20,8 +39,10 @@ Prints one `ok:` line per check. Exits 0 when every check passed, 1 with a
 and exits if the whole run takes longer than 50 s.
 """
 
+import argparse
 import faulthandler
 import inspect
+import random
 import sys
 import time
 
@@ -29,6 +50,8 @@ try:
     import websockets
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
+    from websockets.exceptions import InvalidHandshake, NegotiationError
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
 except ImportError as exc:  # pragma: no cover - reported to the Rust test
     print(f"FAIL: cannot import websockets ({exc}); run .ci/run or pip install websockets")
     sys.exit(2)
@@ -72,6 +95,74 @@ def binary_of_size(n):
     return (block * (n // len(block) + 1))[:n]
 
 
+def json_of_size(n):
+    """Compressible JSON-like text of exactly n bytes (ASCII)."""
+    out = []
+    size = 0
+    i = 0
+    while size < n:
+        item = f'{{"id":{i},"name":"user-{i}","online":{"true" if i % 3 else "false"}}},'
+        out.append(item)
+        size += len(item)
+        i += 1
+    return "".join(out)[:n]
+
+
+def random_of_size(n, seed):
+    """n bytes that do not compress."""
+    return random.Random(seed).randbytes(n)
+
+
+# Compressed messages received (RFC 7692 §6: RSV1 set on the first frame), counted where
+# websockets decompresses them.
+RSV1_RECEIVED = 0
+_decode = PerMessageDeflate.decode
+
+
+def _counting_decode(self, frame, *, max_size=None):
+    global RSV1_RECEIVED
+    if frame.rsv1:
+        RSV1_RECEIVED += 1
+    return _decode(self, frame, max_size=max_size)
+
+
+PerMessageDeflate.decode = _counting_decode
+
+
+def deflate_factory(spec):
+    """A client factory offering exactly the parameters in SPEC."""
+    kwargs = dict(
+        server_no_context_takeover=False,
+        client_no_context_takeover=False,
+        server_max_window_bits=None,
+        client_max_window_bits=None,
+    )
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        name, _, value = part.partition("=")
+        if name not in kwargs:
+            raise SystemExit(f"FAIL: unknown permessage-deflate parameter {name!r} in --deflate {spec!r}")
+        if name.endswith("_no_context_takeover"):
+            kwargs[name] = True
+        elif value:
+            kwargs[name] = int(value)
+        else:
+            kwargs[name] = True  # client_max_window_bits without a value
+    return ClientPerMessageDeflateFactory(**kwargs)
+
+
+def agreed(ws):
+    """The permessage-deflate parameters this client runs with, in RFC terms."""
+    ext = [e for e in ws.protocol.extensions if isinstance(e, PerMessageDeflate)]
+    if not ext:
+        return "none"
+    e = ext[0]
+    # Client side: remote = server, local = client.
+    return (
+        f"{int(e.remote_no_context_takeover)} {int(e.local_no_context_takeover)} "
+        f"{e.remote_max_window_bits} {e.local_max_window_bits}"
+    )
+
+
 def describe_mismatch(sent, got):
     if type(sent) is not type(got):
         return f"sent {type(sent).__name__}, got {type(got).__name__} back"
@@ -92,7 +183,7 @@ def expect_echo(ws, sent, what):
         raise CheckFailed(f"{what}: echo differs: {describe_mismatch(sent, got)}")
 
 
-def connect_kwargs():
+def connect_kwargs(spec=None):
     params = inspect.signature(connect).parameters
     kwargs = dict(
         max_size=None,  # 1 MiB messages plus headroom: no client-side limit
@@ -102,20 +193,39 @@ def connect_kwargs():
     )
     if "proxy" in params:
         kwargs["proxy"] = None  # loopback only, never through an environment proxy
+    if spec is not None:
+        kwargs["compression"] = None
+        kwargs["extensions"] = [deflate_factory(spec)]
     return kwargs
 
 
-def run(url):
+def run(url, spec):
     print(f"websockets {websockets.__version__}, python {sys.version.split()[0]}, url {url}", flush=True)
-    ws = connect(url, **connect_kwargs())
+    try:
+        ws = connect(url, **connect_kwargs(spec))
+    except NegotiationError as exc:
+        print(f"NEGOTIATION_FAILED {exc}", flush=True)
+        return 3
+    except InvalidHandshake as exc:
+        # websockets wraps the NegotiationError of a refused response.
+        if isinstance(exc.__cause__, NegotiationError) or isinstance(exc.__context__, NegotiationError):
+            print(f"NEGOTIATION_FAILED {exc} ({exc.__cause__ or exc.__context__})", flush=True)
+            return 3
+        raise
     with ws:
         ok("opening handshake")
         extensions = ws.response.headers.get("Sec-WebSocket-Extensions")
-        if extensions is not None:
-            raise CheckFailed(
-                f"server accepted extensions it does not implement: Sec-WebSocket-Extensions: {extensions}"
-            )
-        ok("server declined the offered permessage-deflate")
+        if spec is None:
+            if extensions is not None:
+                raise CheckFailed(
+                    f"server accepted permessage-deflate, which rfc6455's accept() has off by default: "
+                    f"Sec-WebSocket-Extensions: {extensions}"
+                )
+            ok("server declined the offered permessage-deflate")
+        else:
+            print(f"EXTENSIONS {extensions if extensions is not None else '-'}", flush=True)
+            print(f"AGREED {agreed(ws)}", flush=True)
+        compressible_sent = 0
 
         for n in SIZES:
             payload = text_of_size(n)
@@ -126,6 +236,16 @@ def run(url):
             ws.send(payload)
             expect_echo(ws, payload, f"binary echo of {n} bytes")
             ok(f"binary echo, {n} bytes")
+            payload = json_of_size(n)
+            ws.send(payload)
+            expect_echo(ws, payload, f"JSON-like text echo of {n} bytes")
+            ok(f"JSON-like text echo, {n} bytes")
+            payload = random_of_size(n, n)
+            ws.send(payload)
+            expect_echo(ws, payload, f"random binary echo of {n} bytes")
+            ok(f"random binary echo, {n} bytes")
+            if n >= 32:
+                compressible_sent += 2  # the pattern text and the JSON-like text
 
         fragments = ["frag-1 ", "", "frag-3 é€😀 ", "x" * 70000, " end"]
         ws.send(iter(fragments))
@@ -136,6 +256,12 @@ def run(url):
         ws.send(iter(fragments))
         expect_echo(ws, b"".join(fragments), "fragmented binary (4 fragments, one empty)")
         ok("fragmented binary echo")
+
+        fragments = [json_of_size(100), json_of_size(40000), "", json_of_size(300000)]
+        ws.send(iter(fragments))
+        expect_echo(ws, "".join(fragments), "fragmented JSON-like text (4 fragments, one empty)")
+        ok("fragmented JSON-like text echo")
+        compressible_sent += 1
 
         burst = [f"burst {i}" for i in range(500)]
         for m in burst:
@@ -154,6 +280,9 @@ def run(url):
         ws.send("after pings")
         expect_echo(ws, "after pings", "text echo after pings")
         ok("echo after pings")
+        if spec is not None:
+            print(f"RSV1_RECEIVED {RSV1_RECEIVED}", flush=True)
+            print(f"COMPRESSIBLE_SENT {compressible_sent}", flush=True)
 
         started = time.monotonic()
         ws.close(1000, CLOSE_REASON)
@@ -173,20 +302,23 @@ def run(url):
     if protocol.close_rcvd_then_sent:
         raise CheckFailed("websockets believes the server closed first, but this client started the close")
     ok(f"close handshake: sent 1000 {CLOSE_REASON!r}, server echoed {rcvd.code} {rcvd.reason!r} ({elapsed:.3f} s)")
-    if elapsed > 0.5 * connect_kwargs()["close_timeout"]:
+    if elapsed > 0.5 * connect_kwargs(spec)["close_timeout"]:
         # Not a failure of RFC 6455 (the client may close TCP after a wait), but a sign that
         # the server kept TCP open after the close handshake instead of closing it first (§7.1.1).
         print(f"note: close took {elapsed:.1f} s: did the server close TCP after the close handshake?", flush=True)
+    return 0
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        print("FAIL: usage: python_client.py ws://HOST:PORT[/path]")
-        return 2
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url")
+    parser.add_argument("--deflate", metavar="SPEC", default=None)
+    args = parser.parse_args()
     faulthandler.dump_traceback_later(50, exit=True)
     try:
-        run(sys.argv[1])
+        status = run(args.url, args.deflate)
+        if status:
+            return status
     except CheckFailed as exc:
         print(f"FAIL: {exc}", flush=True)
         return 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Interop peer: a `websockets` echo server for rfc6455's client to talk to.
 
-Usage: python_echo_server.py [--timeout SECONDS]
+Usage: python_echo_server.py [--timeout SECONDS] [--deflate SPEC]
 
 Listens on 127.0.0.1 with an ephemeral port and prints, on stdout (flushed):
   PORT <n>                 once listening;
@@ -10,6 +10,18 @@ Listens on 127.0.0.1 with an ephemeral port and prints, on stdout (flushed):
   CLOSE <code> <reason>    per connection, when it ends: the close code and
                            reason received from the client (1006 when the
                            client dropped TCP without a Close frame).
+With --deflate SPEC the server accepts permessage-deflate on the terms SPEC
+gives its `ServerPerMessageDeflateFactory` (RFC 7692 §7.1 parameters separated
+by `;`: `server_no_context_takeover`, `client_no_context_takeover`,
+`server_max_window_bits=N`, `client_max_window_bits=N`, plus websockets' own
+`require_client_max_window_bits`; an empty SPEC accepts any offer as it is;
+`default` is websockets' default server configuration) and prints, per
+connection, before PONG:
+  EXTENSIONS <the 101's Sec-WebSocket-Extensions, or ->
+  AGREED <snct> <cnct> <smwb> <cmwb>   the parameters websockets runs with, in
+                                       the RFC's terms, or `AGREED none`;
+  RSV1_RECEIVED <n>                    compressed messages received.
+Without --deflate, websockets' default applies (it accepts permessage-deflate).
 Echoes text and binary messages unchanged. Exits when stdin reaches EOF or
 after --timeout seconds (default 60), whichever comes first. Logs go to stderr.
 """
@@ -22,11 +34,13 @@ import threading
 try:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.server import serve
+    from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
 except ImportError as exc:  # pragma: no cover - reported to the Rust test
     print(f"FAIL: cannot import websockets ({exc}); run .ci/run or pip install websockets", flush=True)
     sys.exit(2)
 
 SERVER_PING = b"ping from python"
+REPORT_DEFLATE = False
 stdout_lock = threading.Lock()
 
 
@@ -36,15 +50,65 @@ def say(line):
         sys.stdout.flush()
 
 
+# Compressed messages received per connection (RFC 7692 §6: RSV1 on the first frame),
+# counted on each connection's extension object where websockets decompresses them.
+_decode = PerMessageDeflate.decode
+
+
+def _counting_decode(self, frame, *, max_size=None):
+    if frame.rsv1:
+        self.rsv1_received = getattr(self, "rsv1_received", 0) + 1
+    return _decode(self, frame, max_size=max_size)
+
+
+PerMessageDeflate.decode = _counting_decode
+
+
+def deflate_factory(spec):
+    """A server factory on the terms of SPEC."""
+    if spec == "default":
+        return None
+    kwargs = {}
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        name, _, value = part.partition("=")
+        if name in ("server_no_context_takeover", "client_no_context_takeover", "require_client_max_window_bits"):
+            kwargs[name] = True
+        elif name in ("server_max_window_bits", "client_max_window_bits") and value:
+            kwargs[name] = int(value)
+        else:
+            raise SystemExit(f"FAIL: cannot use {part!r} of --deflate {spec!r}")
+    return ServerPerMessageDeflateFactory(**kwargs)
+
+
+def deflate_of(ws):
+    ext = [e for e in ws.protocol.extensions if isinstance(e, PerMessageDeflate)]
+    return ext[0] if ext else None
+
+
 def handler(ws):
     pong = None
     try:
+        if REPORT_DEFLATE:
+            extensions = ws.response.headers.get("Sec-WebSocket-Extensions")
+            say(f"EXTENSIONS {extensions if extensions is not None else '-'}")
+            e = deflate_of(ws)
+            if e is None:
+                say("AGREED none")
+            else:
+                # Server side: local = server, remote = client.
+                say(
+                    f"AGREED {int(e.local_no_context_takeover)} {int(e.remote_no_context_takeover)} "
+                    f"{e.local_max_window_bits} {e.remote_max_window_bits}"
+                )
         pong = ws.ping(SERVER_PING)
         for message in ws:
             ws.send(message)
     except ConnectionClosed:
         pass  # reported below from the connection's own record
     finally:
+        if REPORT_DEFLATE:
+            e = deflate_of(ws)
+            say(f"RSV1_RECEIVED {getattr(e, 'rsv1_received', 0)}")
         say(f"PONG {'yes' if pong is not None and pong.is_set() else 'no'}")
         rcvd = ws.protocol.close_rcvd
         if rcvd is None:
@@ -56,7 +120,10 @@ def handler(ws):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--deflate", metavar="SPEC", default=None)
     args = parser.parse_args()
+    global REPORT_DEFLATE
+    REPORT_DEFLATE = args.deflate is not None
 
     kwargs = dict(
         max_size=None,  # accept the 1 MiB messages and more: no server-side limit
@@ -66,6 +133,11 @@ def main():
     )
     if "max_queue" in inspect.signature(serve).parameters:
         kwargs["max_queue"] = None
+    if args.deflate is not None:
+        factory = deflate_factory(args.deflate)
+        if factory is not None:
+            kwargs["compression"] = None
+            kwargs["extensions"] = [factory]
 
     with serve(handler, "127.0.0.1", 0, **kwargs) as server:
         port = server.socket.getsockname()[1]

@@ -447,11 +447,13 @@ impl Connection {
 }
 
 /// This binary frame (or continuation of one) is handed out in parts as it arrives
-/// (`Config::binary_parts_from`).
+/// (`Config::binary_parts_from`). Never a compressed one (RSV1, RFC 7692 §6): its frames
+/// carry one DEFLATE stream, inflated and handed out whole.
 fn in_parts(header: &FrameHeader, config: &Config, reassembly: &Option<Reassembly>) -> bool {
     match header.opcode {
         OpCode::Binary => {
-            config.binary_parts_from.is_some_and(|from| header.payload_len >= from as u64)
+            !header.rsv1
+                && config.binary_parts_from.is_some_and(|from| header.payload_len >= from as u64)
         }
         OpCode::Continuation => reassembly.as_ref().is_some_and(|r| r.in_parts),
         _ => false,
