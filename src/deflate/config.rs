@@ -28,7 +28,9 @@ pub struct DeflateConfig {
     pub compress_window_bits: u8,
     /// The largest LZ77 window we accept from the peer, 8 to 15. Default 15. Below 15 a
     /// client offers `server_max_window_bits`; a server accepts only offers that let it ask
-    /// for `client_max_window_bits`.
+    /// for `client_max_window_bits`. Prefer 9 to 8: zlib inflates with at least a 512-byte
+    /// window anyway, so 8 saves nothing here, and peers built on zlib that refuse to
+    /// compress with 8 (Python's `websockets`) then fail or decline the connection.
     pub decompress_window_bits: u8,
     /// Keep our compressor's window from one message to the next (context takeover).
     /// Default true. False: a client offers `client_no_context_takeover`, a server answers
