@@ -7,6 +7,8 @@
 #   bash benches/deflate_backends/run.sh                  # 3 repetitions, 0.15 s per measurement
 #   REPS=1 SECONDS_PER=0.05 bash benches/deflate_backends/run.sh     # a quick pass
 #
+# Then each backend's heap per compressor and decompressor (deflate_backends memory).
+#
 # Knobs: REPS (3), SECONDS_PER (0.15: the time each measurement repeats its pass for),
 # BACKENDS ("zlib-rs zlib zlib-ng miniz"; zlib-ng is skipped without cmake, zlib without a C
 # compiler), BUILD=0 (reuse the binaries). Output: target/deflate_backends/results.txt.
@@ -49,6 +51,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
         echo "repetition $rep: $b" >&2
         "$out/bin/deflate_backends-$b" "$SECONDS_PER" "$rep" >>"$results"
     done
+done
+
+for b in "${backends[@]}"; do
+    "$out/bin/deflate_backends-$b" memory >>"$results"
 done
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \

@@ -8,7 +8,10 @@
 //! `corpus.rs`) x level (1, 2, 6) x context (`takeover`: one stream for all the messages;
 //! `reset`: the stream reset after each message). `deflate_backends report FILE` reads such
 //! lines (several backends, several repetitions) and prints the markdown tables of
-//! `benches/README.md`. `run.sh` does both.
+//! `benches/README.md`. `deflate_backends memory` prints `MEMORY` lines: the heap a compressor
+//! and a decompressor hold after one 1 KiB message, per window (15, 12, 9 bits; miniz: 15
+//! only) and level (1, 6), counted by a global allocator (flate2 hands C zlib Rust's
+//! allocator too). `run.sh` does all three.
 //!
 //! Each measurement is a pass over about 1 MiB of messages (at least 4), repeated for the
 //! given time (at least 3 passes); the fastest pass is kept (on a shared machine the other
@@ -18,8 +21,10 @@
 
 mod corpus;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -42,29 +47,86 @@ const SIZES: [usize; 4] = [128, 1024, 16 * 1024, 256 * 1024];
 // Level 2 as well: zlib-rs (like zlib-ng) compresses level 1 with its "quick" strategy
 // (static Huffman codes), level 2 with zlib's fast one.
 const LEVELS: [u32; 3] = [1, 2, 6];
-#[cfg(not(feature = "miniz"))]
 const WINDOW_BITS: u8 = 15;
 
-fn compressor(level: u32) -> Compress {
-    #[cfg(feature = "miniz")]
-    {
-        // miniz_oxide has no window setting: always 2^15.
-        Compress::new(Compression::new(level), false)
+/// Live heap bytes, for `memory`.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
     }
-    #[cfg(not(feature = "miniz"))]
-    {
-        Compress::new_with_window_bits(Compression::new(level), false, WINDOW_BITS)
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above, with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn compressor(level: u32) -> Compress {
+    compressor_bits(level, WINDOW_BITS)
+}
+
 fn decompressor() -> Decompress {
-    #[cfg(feature = "miniz")]
-    {
-        Decompress::new(false)
-    }
-    #[cfg(not(feature = "miniz"))]
-    {
-        Decompress::new_with_window_bits(false, WINDOW_BITS)
+    decompressor_bits(WINDOW_BITS)
+}
+
+#[cfg(feature = "miniz")]
+fn compressor_bits(level: u32, _bits: u8) -> Compress {
+    // miniz_oxide has no window setting: always 2^15.
+    Compress::new(Compression::new(level), false)
+}
+
+#[cfg(not(feature = "miniz"))]
+fn compressor_bits(level: u32, bits: u8) -> Compress {
+    Compress::new_with_window_bits(Compression::new(level), false, bits)
+}
+
+#[cfg(feature = "miniz")]
+fn decompressor_bits(_bits: u8) -> Decompress {
+    Decompress::new(false)
+}
+
+#[cfg(not(feature = "miniz"))]
+fn decompressor_bits(bits: u8) -> Decompress {
+    Decompress::new_with_window_bits(false, bits)
+}
+
+/// The heap a compressor and a decompressor hold once one message went through each.
+fn memory() {
+    let message = corpus::message(0, 1024);
+    let windows: &[u8] = if cfg!(feature = "miniz") { &[15] } else { &[15, 12, 9] };
+    let (mut out, mut plain) = (Vec::with_capacity(4096), Vec::with_capacity(4096));
+    for &bits in windows {
+        for level in [1, 6] {
+            let before = LIVE.load(Ordering::Relaxed);
+            let mut zlib = compressor_bits(level, bits);
+            compress(&mut zlib, message.as_bytes(), &mut out);
+            let compress_bytes = LIVE.load(Ordering::Relaxed) - before;
+            out.extend_from_slice(&TAIL);
+            let before = LIVE.load(Ordering::Relaxed);
+            let mut unzlib = decompressor_bits(bits);
+            inflate(&mut unzlib, &out, &mut plain);
+            let inflate_bytes = LIVE.load(Ordering::Relaxed) - before;
+            assert!(plain == message.as_bytes());
+            println!(
+                "MEMORY backend={BACKEND} bits={bits} level={level} \
+                 compress_bytes={compress_bytes} inflate_bytes={inflate_bytes}"
+            );
+        }
     }
 }
 
@@ -286,12 +348,44 @@ fn report(path: &str) {
         }
         println!();
     }
+    report_memory(&text);
+}
+
+/// The `MEMORY` lines as a table: KiB held by the compressor + the decompressor.
+fn report_memory(text: &str) {
+    let lines: Vec<BTreeMap<&str, &str>> = text
+        .lines()
+        .filter(|l| l.starts_with("MEMORY "))
+        .map(|l| l.split_whitespace().skip(1).filter_map(|kv| kv.split_once('=')).collect())
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    println!("| heap KiB (compressor + decompressor) | window bits | level | total |");
+    println!("|---|---:|---:|---:|");
+    for l in lines {
+        let kib = |k: &str| l[k].parse::<f64>().expect("bytes") / 1024.0;
+        println!(
+            "| {} | {} | {} | {:.1} + {:.1} = **{:.1}** |",
+            l["backend"],
+            l["bits"],
+            l["level"],
+            kib("compress_bytes"),
+            kib("inflate_bytes"),
+            kib("compress_bytes") + kib("inflate_bytes"),
+        );
+    }
+    println!();
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("report") {
         report(args.get(1).map_or("results.txt", String::as_str));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("memory") {
+        memory();
         return;
     }
     let seconds: f64 = args.first().map_or(0.25, |s| s.parse().expect("seconds"));
