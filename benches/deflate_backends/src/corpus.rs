@@ -46,10 +46,9 @@ const EVENTS: [&str; 8] = [
 ];
 
 const NAMES: [&str; 32] = [
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-    "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "uma", "victor",
-    "walter", "xena", "yusuf", "zoe", "amara", "bjorn", "chen", "dmitri", "elif", "farah",
-    "goran", "hana", "ines",
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+    "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "uma", "victor", "walter", "xena",
+    "yusuf", "zoe", "amara", "bjorn", "chen", "dmitri", "elif", "farah", "goran", "hana", "ines",
 ];
 
 const CURRENCIES: [&str; 4] = ["EUR", "USD", "GBP", "JPY"];

@@ -280,11 +280,8 @@ fn report(path: &str) {
         );
     }
     let order = ["zlib-rs", "zlib", "zlib-ng", "miniz"];
-    let backends: Vec<&str> = order
-        .iter()
-        .copied()
-        .filter(|b| cells.values().any(|c| c.contains_key(*b)))
-        .collect();
+    let backends: Vec<&str> =
+        order.iter().copied().filter(|b| cells.values().any(|c| c.contains_key(*b))).collect();
     let reference = "zlib-rs";
     let mut sorted: Vec<_> = cells.iter().collect();
     // Level, then context, then size: the rows of one setting together.
@@ -339,7 +336,8 @@ fn report(path: &str) {
             for b in &backends {
                 match logs.get(b) {
                     Some(l) => {
-                        row += &format!(" **{:.2}** |", (l.iter().sum::<f64>() / l.len() as f64).exp())
+                        row +=
+                            &format!(" **{:.2}** |", (l.iter().sum::<f64>() / l.len() as f64).exp())
                     }
                     None => row += " |",
                 }
