@@ -103,7 +103,9 @@ pub enum InflateError {
 #[derive(Debug)]
 pub struct Decompressor {
     zlib: Decompress,
-    window_bits: u8,
+    /// The peer's window, in bytes: how much of a message a new stream starts from after a
+    /// final block (with context takeover).
+    peer_window: usize,
     /// Reset after each message: the peer does not take its context over (§7.1.1).
     reset_each_message: bool,
     /// The stream ended (a block with BFINAL set) inside the current message.
@@ -177,13 +179,16 @@ impl Inflated {
 
 impl Decompressor {
     /// A decompressor for a peer that compresses with a window of at most 2^`window_bits`
-    /// bytes (8–15; 8 is decoded with 9, which holds it), reset after every message when
-    /// `no_context_takeover`.
+    /// bytes (8–15), reset after every message when `no_context_takeover`.
+    ///
+    /// It always inflates with the largest window, 15 bits, which decodes a stream made with
+    /// any smaller one: zlib-rs allocates its 32 KiB window whatever the bits, and flate2
+    /// re-creates (allocates anew) a zlib-rs decompressor on every reset unless its window
+    /// is 15, which would cost 46 KiB per message without context takeover.
     pub fn new(window_bits: u8, no_context_takeover: bool) -> Self {
-        let window_bits = zlib_window_bits(window_bits);
         Decompressor {
-            zlib: Decompress::new_with_window_bits(false, window_bits),
-            window_bits,
+            zlib: Decompress::new_with_window_bits(false, 15),
+            peer_window: 1 << window_bits.clamp(8, 15),
             reset_each_message: no_context_takeover,
             ended: false,
         }
@@ -249,10 +254,10 @@ impl Decompressor {
             // A final block ended the stream: the next message starts a new one. With context
             // takeover its window starts from what this message left (as much of it as this
             // message holds).
-            self.zlib = Decompress::new_with_window_bits(false, self.window_bits);
+            self.zlib = Decompress::new_with_window_bits(false, 15);
             self.ended = false;
             if !self.reset_each_message {
-                let window = out.tail(1usize << self.window_bits);
+                let window = out.tail(self.peer_window);
                 if self.zlib.set_dictionary(&window).is_err() {
                     return Err(InflateError::Corrupt);
                 }
