@@ -1,4 +1,4 @@
-//! The case table. Groups 1–7, 9 and 10 follow the behaviours (and numbering) of the
+//! The case table (groups 12 and 13, permessage-deflate, in `cases_deflate.rs`). Groups 1–7, 9 and 10 follow the behaviours (and numbering) of the
 //! Autobahn|Testsuite; group B covers what Autobahn does not check; group H the opening
 //! handshake. Every case is data: steps to send and the outcomes that are acceptable.
 
@@ -118,6 +118,7 @@ impl Table {
             only: None,
             tags: 0,
             handshake: None,
+            deflate: None,
         });
         self.cases.last_mut().expect("just pushed")
     }
@@ -135,6 +136,8 @@ pub fn all() -> Vec<Case> {
     group7(&mut t);
     group9(&mut t);
     group10(&mut t);
+    crate::cases_deflate::group12(&mut t.cases);
+    crate::cases_deflate::group13(&mut t.cases);
     group_b(&mut t);
     group_h(&mut t);
     t.cases

@@ -69,6 +69,92 @@ pub fn client_handshake(
     }
 }
 
+/// The client side of an opening handshake that offers extensions (groups 12 and 13):
+/// `extensions` goes out as `Sec-WebSocket-Extensions`. The answer is read and checked here,
+/// not by rfc6455's response parser (the suite judges the library's negotiation, so it
+/// cannot use it): status 101, `Upgrade`, `Connection`, `Sec-WebSocket-Accept` (§4.1).
+/// Returns the stream, the bytes read past the 101, and the server's
+/// `Sec-WebSocket-Extensions` (all its fields joined), if any.
+pub fn client_handshake_offering(
+    url: &str,
+    extensions: &str,
+    timeout: Duration,
+    log: &mut WireLog,
+) -> Result<(TcpStream, BytesMut, Option<String>), String> {
+    let request = ClientRequest::new(url)
+        .map_err(|e| format!("bad URL {url}: {e}"))?
+        .header("Sec-WebSocket-Extensions", extensions);
+    let mut stream =
+        tcp_connect(&request, timeout).map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let bytes = request.to_bytes();
+    log.push("→", format!("HTTP {}", first_line(&bytes)));
+    log.push("→", format!("Sec-WebSocket-Extensions: {extensions}"));
+    stream.write_all(&bytes).map_err(|e| format!("writing the handshake: {e}"))?;
+    let mut buf = BytesMut::new();
+    let mut scratch = [0u8; 4096];
+    let head_len = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        if buf.len() > 64 << 10 {
+            return Err("the server's handshake answer is longer than 64 KiB".into());
+        }
+        match stream.read(&mut scratch) {
+            Ok(0) => return Err("the server closed the connection during the handshake".into()),
+            Ok(n) => buf.extend_from_slice(&scratch[..n]),
+            Err(e) => return Err(format!("reading the handshake answer: {e}")),
+        }
+    };
+    let head = buf.split_to(head_len);
+    let mut fields = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut fields);
+    match response.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return Err("the server's handshake answer is not HTTP".into()),
+    }
+    let status = response.code.unwrap_or(0);
+    log.push("←", format!("HTTP {status} {}", response.reason.unwrap_or("")));
+    let values = |name: &str| -> Vec<String> {
+        response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+            .collect()
+    };
+    let has_token = |name: &str, token: &str| {
+        values(name).iter().flat_map(|v| v.split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    if status != 101 {
+        return Err(format!("the server answered {status}"));
+    }
+    if !has_token("Upgrade", "websocket") || !has_token("Connection", "Upgrade") {
+        return Err("the 101 lacks Upgrade: websocket or Connection: Upgrade (§4.1)".into());
+    }
+    let expected = accept_key(request.key().as_bytes());
+    if values("Sec-WebSocket-Accept") != [expected.clone()] {
+        return Err(format!("the 101 does not carry Sec-WebSocket-Accept: {expected} (§4.1)"));
+    }
+    let ext = values("Sec-WebSocket-Extensions");
+    let ext = (!ext.is_empty()).then(|| ext.join(", "));
+    if let Some(e) = &ext {
+        log.push("←", format!("Sec-WebSocket-Extensions: {e}"));
+    }
+    Ok((stream, buf, ext))
+}
+
+/// Server mode, groups 12 and 13: the 101, with `extension` as `Sec-WebSocket-Extensions`
+/// when the suite accepts an offer.
+pub fn response_with_extension(request: &Request, extension: Option<&str>) -> Vec<u8> {
+    match (request.accept(&Accept::default()), extension) {
+        (Ok(r), Some(e)) => r.header("Sec-WebSocket-Extensions", e).to_bytes(),
+        (Ok(r), None) => r.to_bytes(),
+        (Err(_), _) => response_bytes(request, None),
+    }
+}
+
 fn first_line(b: &[u8]) -> String {
     let end = b.windows(2).position(|w| w == b"\r\n").unwrap_or(b.len().min(200));
     String::from_utf8_lossy(&b[..end.min(200)]).into_owned()

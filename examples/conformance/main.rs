@@ -23,9 +23,12 @@
 //! protects change verdict (the suite judges real implementations correctly).
 
 mod cases;
+mod cases_deflate;
+mod corpus;
 mod handshake;
 mod model;
 mod mutant;
+mod pmce;
 mod report;
 mod runner;
 mod verdict;
@@ -46,6 +49,7 @@ use wire::{Wire, WireLog};
 
 struct Options {
     cases: Option<String>,
+    skip: Option<String>,
     report_dir: Option<PathBuf>,
     expect: Option<PathBuf>,
     write_expect: Option<PathBuf>,
@@ -61,6 +65,9 @@ const USAGE: &str = "usage:
   conformance list [client|server]
 options:
   --cases LIST      comma-separated case ids; a trailing * matches a prefix (1.*,2.1,6.4.*)
+  --skip LIST       leave out these cases (same syntax), e.g. --skip 12.*,13.*
+  --testdata DIR    groups 12, 13: Autobahn's payload files from DIR (its autobahntestsuite/testdata)
+                    instead of the generated stand-ins of the same kind and size
   --report-dir DIR  where report.json and index.html go (default target/conformance/MODE)
   --expect FILE     compare verdicts with FILE (a JSON object id -> verdict); exit 1 on any difference
   --write-expect FILE  write the verdicts of this run as an expectations file
@@ -84,6 +91,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mode = args.first().map(String::as_str).ok_or("no mode given")?;
     let mut opts = Options {
         cases: None,
+        skip: None,
         report_dir: None,
         expect: None,
         write_expect: None,
@@ -102,6 +110,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--cases" => opts.cases = Some(value()?),
+            "--skip" => opts.skip = Some(value()?),
+            "--testdata" => corpus::use_testdata(std::path::Path::new(&value()?))?,
             "--report-dir" => opts.report_dir = Some(value()?.into()),
             "--expect" => opts.expect = Some(value()?.into()),
             "--write-expect" => opts.write_expect = Some(value()?.into()),
@@ -149,10 +159,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn select(cases: Vec<Case>, opts: &Options) -> Vec<Case> {
-    match &opts.cases {
-        Some(p) => cases.into_iter().filter(|c| c.selected_by(p)).collect(),
-        None => cases,
-    }
+    cases
+        .into_iter()
+        .filter(|c| opts.cases.as_ref().is_none_or(|p| c.selected_by(p)))
+        .filter(|c| opts.skip.as_ref().is_none_or(|p| !c.selected_by(p)))
+        .collect()
 }
 
 fn print_result(r: &CaseResult, n: usize, total: usize, quiet: bool) {
@@ -194,14 +205,17 @@ fn run_client_case(url: &str, case: &Case, windows: Windows) -> CaseResult {
             handshake::run_http_case(url, raw, *chop, &case.expect, windows.fail, &mut log);
         (v, r, log.lines())
     } else {
-        match handshake::client_handshake(url, Duration::from_secs(10), &mut log) {
+        match open_client(url, case, &mut log) {
             Err(e) => (Verdict::Failed, format!("opening handshake failed: {e}"), log.lines()),
-            Ok((stream, leftover)) => {
+            Ok((stream, leftover, deflate)) => {
                 let head = log.lines();
                 match Wire::new(stream, true, leftover, start) {
                     Err(e) => (Verdict::Failed, format!("socket setup: {e}"), head),
                     Ok(wire) => {
                         let mut session = Session::new(wire, start, windows);
+                        if let Some((agreed, note)) = deflate {
+                            session = session.with_deflate(agreed, note);
+                        }
                         session.run(case);
                         let (v, r) = verdict::judge(&case.expect, &session.obs, true);
                         let mut lines = head;
@@ -222,6 +236,64 @@ fn run_client_case(url: &str, case: &Case, windows: Windows) -> CaseResult {
         millis: start.elapsed().as_millis(),
         wire,
     }
+}
+
+/// The agreed permessage-deflate of a case (None: declined), and the story in words.
+type Negotiated = (Option<pmce::Agreed>, String);
+
+/// Client mode: the opening handshake of a case; groups 12 and 13 offer permessage-deflate
+/// (Autobahn's `perMessageCompressionOffers`) and accept any valid answer.
+fn open_client(
+    url: &str,
+    case: &Case,
+    log: &mut WireLog,
+) -> Result<(std::net::TcpStream, bytes::BytesMut, Option<Negotiated>), String> {
+    let timeout = Duration::from_secs(10);
+    let Some(d) = &case.deflate else {
+        return handshake::client_handshake(url, timeout, log).map(|(s, b)| (s, b, None));
+    };
+    let offers: Vec<String> = d.offers.iter().map(pmce::Offer::header_value).collect();
+    let offered = offers.join(", ");
+    let (stream, leftover, answer) =
+        handshake::client_handshake_offering(url, &offered, timeout, log)?;
+    let agreed = pmce::parse_response(answer.as_deref()).map_err(|e| {
+        format!("the server's Sec-WebSocket-Extensions must fail the connection: {e}")
+    })?;
+    let note = match (&agreed, &answer) {
+        (Some(_), Some(a)) => format!("we offered {offered:?}; the server agreed to {a:?}"),
+        _ => format!(
+            "the server declined permessage-deflate (no Sec-WebSocket-Extensions in its 101; we offered {offered:?})"
+        ),
+    };
+    Ok((stream, leftover, Some((agreed, note))))
+}
+
+/// Server mode, groups 12 and 13: the client's offers through the case's accept function.
+fn accept_offers(
+    request: &rfc6455::handshake::Request,
+    d: &model::Deflate,
+) -> Result<Negotiated, String> {
+    let header: Vec<String> = request
+        .headers()
+        .get_all("Sec-WebSocket-Extensions")
+        .map(|v| String::from_utf8_lossy(v).trim().to_string())
+        .collect();
+    let header = header.join(", ");
+    let offers = pmce::parse_offers(&header).map_err(|e| {
+        format!("the client's permessage-deflate offer is invalid ({e}); as Autobahn, we refuse the handshake")
+    })?;
+    let agreed = d.accept.choose(&offers);
+    let note = match &agreed {
+        Some(a) => format!("the client offered {header:?}; we agreed to {:?}", a.response_value()),
+        None if offers.is_empty() => format!(
+            "the client did not offer permessage-deflate (Sec-WebSocket-Extensions: {header:?})"
+        ),
+        None => format!(
+            "no offer of the client ({header:?}) meets Autobahn's accept function {}",
+            d.accept.describe()
+        ),
+    };
+    Ok((agreed, note))
 }
 
 /// Server mode: Autobahn's client protocol.
@@ -297,6 +369,7 @@ fn run_server(
                         only: None,
                         tags: 0,
                         handshake: None,
+                        deflate: None,
                     });
                     s.wire.finish();
                 }
@@ -316,7 +389,37 @@ fn run_server(
                 };
                 let mut log = WireLog::new(start);
                 log.push("←", format!("HTTP GET {path}?{query}"));
-                let response = handshake::response_bytes(&request, bad);
+                let deflate = match case.deflate.as_ref().map(|d| accept_offers(&request, d)) {
+                    Some(Err(e)) => {
+                        let _ = std::io::Write::write_all(
+                            &mut stream,
+                            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                        log.push("→", "HTTP 400 Bad Request".into());
+                        let r = CaseResult {
+                            id: case.id.clone(),
+                            group: case.group().to_string(),
+                            desc: case.desc.clone(),
+                            verdict: Verdict::Failed,
+                            reason: e,
+                            millis: start.elapsed().as_millis(),
+                            wire: log.lines(),
+                        };
+                        done += 1;
+                        print_result(&r, done, cases.len(), opts.quiet);
+                        results[n - 1] = Some(r);
+                        continue;
+                    }
+                    Some(Ok(negotiated)) => Some(negotiated),
+                    None => None,
+                };
+                let response = match &deflate {
+                    Some((agreed, _)) => handshake::response_with_extension(
+                        &request,
+                        agreed.map(|a| a.response_value()).as_deref(),
+                    ),
+                    None => handshake::response_bytes(&request, bad),
+                };
                 log.push(
                     "→",
                     format!(
@@ -332,6 +435,9 @@ fn run_server(
                             Err(e) => (Verdict::Failed, format!("socket setup: {e}"), log.lines()),
                             Ok(w) => {
                                 let mut s = Session::new(w, start, opts.windows);
+                                if let Some((agreed, note)) = deflate {
+                                    s = s.with_deflate(agreed, note);
+                                }
                                 s.run(case);
                                 let (v, r) = verdict::judge(&case.expect, &s.obs, false);
                                 let mut lines = log.lines();
@@ -372,6 +478,7 @@ fn run_server(
                         only: None,
                         tags: 0,
                         handshake: None,
+                        deflate: None,
                     });
                     s.wire.finish();
                 }
@@ -450,13 +557,26 @@ fn finish(info: RunInfo, results: Vec<CaseResult>, opts: &Options) -> Result<Exi
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let expected =
             report::parse_expectations(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let diffs = report::compare(&results, &expected, opts.cases.is_some());
+        let selected = |id: &str| {
+            opts.cases.as_ref().is_none_or(|p| model::id_selected_by(id, p))
+                && opts.skip.as_ref().is_none_or(|p| !model::id_selected_by(id, p))
+        };
+        let diffs = report::compare(&results, &expected, &selected);
         if diffs.is_empty() {
             println!("all {} verdicts match {}", results.len(), path.display());
         } else {
             println!("{} verdict(s) differ from {}:", diffs.len(), path.display());
             for d in &diffs {
                 println!("  {d}");
+            }
+            let new = diffs.iter().filter(|d| d.contains("not in the expectations")).count();
+            if new > 0 {
+                println!(
+                    "{new} case(s) are new to {}: once their verdicts are checked, regenerate it \
+                     with --write-expect {} (or leave them out with --skip)",
+                    path.display(),
+                    path.display()
+                );
             }
             return Ok(ExitCode::from(1));
         }
@@ -465,13 +585,9 @@ fn finish(info: RunInfo, results: Vec<CaseResult>, opts: &Options) -> Result<Exi
 }
 
 /// Cases a mode runs, exposed for the mutant checks.
-fn client_cases(opts_cases: Option<&str>) -> Vec<Case> {
-    let all = cases::for_mode(true);
-    match opts_cases {
-        Some(p) => all.into_iter().filter(|c| c.selected_by(p)).collect(),
-        None => all,
-    }
-    .into_iter()
-    .filter(|c| c.only != Some(Only::Server))
-    .collect()
+fn client_cases(opts: &Options) -> Vec<Case> {
+    select(cases::for_mode(true), opts)
+        .into_iter()
+        .filter(|c| c.only != Some(Only::Server))
+        .collect()
 }

@@ -3,6 +3,9 @@
 
 use rfc6455::frame::LengthForm;
 
+pub use crate::corpus::Corpus;
+pub use crate::pmce::{Offer, ServerAccept};
+
 /// Opcodes, as the 4-bit numbers of §5.2 (any value can be sent).
 pub const CONT: u8 = 0x0;
 pub const TEXT: u8 = 0x1;
@@ -176,6 +179,16 @@ pub enum Step {
         opcode: u8,
         size: usize,
     },
+    /// Groups 12 and 13: `count` compressed messages, one at a time, each after the echo of
+    /// the previous: the next `len` units of `corpus`, compressed as one message and cut
+    /// into frames of `frag` bytes (0: one frame). Nothing is sent when the extension was
+    /// not agreed.
+    DeflateEchoes {
+        corpus: Corpus,
+        len: usize,
+        count: usize,
+        frag: usize,
+    },
 }
 
 /// A data message we expect back.
@@ -216,6 +229,19 @@ pub enum Expect {
     /// Server mode: the client under test must refuse our broken opening handshake (close
     /// TCP without sending a frame or echoing our message).
     Refuse,
+    /// Groups 12 and 13: every message of the `DeflateEchoes` step echoed, within
+    /// `wait_secs` for the whole case, then the close handshake; UNIMPLEMENTED when the
+    /// peer did not agree to permessage-deflate.
+    DeflateEcho { count: usize, wait_secs: u64 },
+}
+
+/// The permessage-deflate negotiation of a case of groups 12 and 13 (RFC 7692).
+#[derive(Clone, Debug)]
+pub struct Deflate {
+    /// Client mode: what we offer, most preferred first.
+    pub offers: Vec<Offer>,
+    /// Server mode: how we answer the client's offers.
+    pub accept: ServerAccept,
 }
 
 /// The opening handshake of a case, when it is not the ordinary one.
@@ -258,10 +284,12 @@ pub struct Case {
     pub only: Option<Only>,
     pub tags: u8,
     pub handshake: Option<Handshake>,
+    /// Groups 12 and 13 only: negotiate permessage-deflate.
+    pub deflate: Option<Deflate>,
 }
 
 impl Case {
-    /// The group: "1".."10", "B" (beyond Autobahn), "H" (handshake).
+    /// The group: "1".."13", "B" (beyond Autobahn), "H" (handshake).
     pub fn group(&self) -> &str {
         self.id.split('.').next().unwrap_or("")
     }
@@ -269,12 +297,7 @@ impl Case {
     /// True when `pattern` (comma-separated ids; `*` at the end matches any suffix)
     /// selects this case.
     pub fn selected_by(&self, pattern: &str) -> bool {
-        pattern.split(',').map(str::trim).filter(|p| !p.is_empty()).any(|p| {
-            match p.strip_suffix('*') {
-                Some(prefix) => self.id.starts_with(prefix),
-                None => self.id == p,
-            }
-        })
+        id_selected_by(&self.id, pattern)
     }
 
     /// The total number of payload bytes the case sends (to size time bounds).
@@ -284,8 +307,17 @@ impl Case {
             .map(|s| match s {
                 Step::Send { frames, .. } => frames.iter().map(|f| f.payload.len()).sum(),
                 Step::RoundTrips { count, size, .. } => count * size,
+                Step::DeflateEchoes { count, len, .. } => count * len,
                 Step::Wait(_) => 0,
             })
             .sum()
     }
+}
+
+/// True when `pattern` (comma-separated ids; `*` at the end matches any suffix) selects `id`.
+pub fn id_selected_by(id: &str, pattern: &str) -> bool {
+    pattern.split(',').map(str::trim).filter(|p| !p.is_empty()).any(|p| match p.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None => id == p,
+    })
 }

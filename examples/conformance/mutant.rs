@@ -220,7 +220,7 @@ pub fn check(kind: &str, opts: &crate::Options) -> Result<ExitCode, String> {
     });
     let url = format!("ws://{addr}/");
     println!("mutant {kind}: an rfc6455 echo server with one check off, on {url}");
-    let cases = crate::client_cases(opts.cases.as_deref());
+    let cases = crate::client_cases(opts);
     let results = crate::run_client(&url, &cases, opts);
     println!("\n{}", crate::report::summary(&results));
     let dir = opts

@@ -27,7 +27,7 @@ pub struct RunInfo {
     pub target: String,
 }
 
-const GROUP_NAMES: [(&str, &str); 12] = [
+const GROUP_NAMES: [(&str, &str); 14] = [
     ("1", "Framing"),
     ("2", "Pings/Pongs"),
     ("3", "Reserved bits"),
@@ -37,6 +37,8 @@ const GROUP_NAMES: [(&str, &str); 12] = [
     ("7", "Close handling"),
     ("9", "Limits/Performance"),
     ("10", "Auto-fragmentation"),
+    ("12", "permessage-deflate payloads"),
+    ("13", "permessage-deflate parameters"),
     ("B", "Beyond Autobahn (framing)"),
     ("H", "Opening handshake"),
     ("", ""),
@@ -50,43 +52,44 @@ fn group_order(g: &str) -> (u32, String) {
     (g.parse::<u32>().unwrap_or(100), g.to_string())
 }
 
-/// Counts per group, in group order.
+/// The summary's verdict columns, in order.
+const COLUMNS: [Verdict; 5] = [
+    Verdict::Ok,
+    Verdict::NonStrict,
+    Verdict::Failed,
+    Verdict::Informational,
+    Verdict::Unimplemented,
+];
+
+/// Counts per group, in group order. UNIMPLEMENTED counts neither as OK nor as FAILED.
 pub fn summary(results: &[CaseResult]) -> String {
-    let mut groups: BTreeMap<(u32, String), [usize; 4]> = BTreeMap::new();
+    let mut groups: BTreeMap<(u32, String), [usize; 5]> = BTreeMap::new();
+    let col = |v: Verdict| COLUMNS.iter().position(|c| *c == v).unwrap_or(0);
     for r in results {
-        let counts = groups.entry(group_order(&r.group)).or_default();
-        counts[r.verdict as usize] += 1;
+        groups.entry(group_order(&r.group)).or_default()[col(r.verdict)] += 1;
     }
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<5} {:<28} {:>6} {:>6} {:>10} {:>7} {:>13}",
-        "group", "", "cases", "OK", "NON-STRICT", "FAILED", "INFORMATIONAL"
-    );
-    let mut total = [0usize; 4];
-    for ((_, g), c) in &groups {
+    let row = |out: &mut String, g: &str, name: &str, c: &[usize; 5]| {
         let n: usize = c.iter().sum();
         let _ = writeln!(
             out,
-            "{:<5} {:<28} {:>6} {:>6} {:>10} {:>7} {:>13}",
-            g,
-            group_name(g),
-            n,
-            c[0],
-            c[2],
-            c[3],
-            c[1]
+            "{:<5} {:<30} {:>6} {:>6} {:>10} {:>7} {:>13} {:>13}",
+            g, name, n, c[0], c[1], c[2], c[3], c[4]
         );
-        for i in 0..4 {
-            total[i] += c[i];
-        }
-    }
-    let n: usize = total.iter().sum();
+    };
     let _ = writeln!(
         out,
-        "{:<5} {:<28} {:>6} {:>6} {:>10} {:>7} {:>13}",
-        "all", "", n, total[0], total[2], total[3], total[1]
+        "{:<5} {:<30} {:>6} {:>6} {:>10} {:>7} {:>13} {:>13}",
+        "group", "", "cases", "OK", "NON-STRICT", "FAILED", "INFORMATIONAL", "UNIMPLEMENTED"
     );
+    let mut total = [0usize; 5];
+    for ((_, g), c) in &groups {
+        row(&mut out, g, group_name(g), c);
+        for (t, n) in total.iter_mut().zip(c) {
+            *t += n;
+        }
+    }
+    row(&mut out, "all", "", &total);
     out
 }
 
@@ -157,7 +160,7 @@ table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;font-size:13px}
 th{background:#eee;text-align:left}
 td.v{font-weight:bold;white-space:nowrap}
-.OK{background:#c8efc8}.NON-STRICT{background:#f6e7a8}.FAILED{background:#f4b4b4}.INFORMATIONAL{background:#c9ddf5}
+.UNIMPLEMENTED{background:#ddd}.OK{background:#c8efc8}.NON-STRICT{background:#f6e7a8}.FAILED{background:#f4b4b4}.INFORMATIONAL{background:#c9ddf5}
 pre{font-size:12px;margin:4px 0;white-space:pre-wrap;word-break:break-all}
 summary{cursor:pointer;color:#035}
 </style></head><body>\n",
@@ -264,11 +267,12 @@ pub fn parse_expectations(text: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// Differences between results and expectations (only for the cases that ran when `partial`).
+/// Differences between results and expectations; `selected` says which ids of the
+/// expectations the run had to cover (`--cases`, `--skip`).
 pub fn compare(
     results: &[CaseResult],
     expected: &[(String, String)],
-    partial: bool,
+    selected: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
     let mut diffs = Vec::new();
     let exp: BTreeMap<&str, &str> =
@@ -292,12 +296,10 @@ pub fn compare(
             )),
         }
     }
-    if !partial {
-        let ran: std::collections::HashSet<&str> = results.iter().map(|r| r.id.as_str()).collect();
-        for (k, v) in expected {
-            if !ran.contains(k.as_str()) {
-                diffs.push(format!("{k}: expected {v}, but the case did not run"));
-            }
+    let ran: std::collections::HashSet<&str> = results.iter().map(|r| r.id.as_str()).collect();
+    for (k, v) in expected {
+        if selected(k) && !ran.contains(k.as_str()) {
+            diffs.push(format!("{k}: expected {v}, but the case did not run"));
         }
     }
     diffs

@@ -6,8 +6,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::corpus::Corpus;
 use crate::model::{CLOSE, CONT, Case, Chop, Expect, PING, PONG, Step, TEXT};
+use crate::pmce::{Agreed, Pmce};
 use crate::wire::{Event, Wire, encode};
+
+mod deflate;
+pub use deflate::{Negotiation, StreamObs};
 
 /// Time bounds, from the command line.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +59,11 @@ pub struct Observed {
     /// When we closed our side of TCP (FIN), if we did.
     pub we_shut: Option<Duration>,
     pub elapsed: Duration,
-    fragment: Option<(u8, Vec<u8>)>,
+    /// Groups 12 and 13: whether permessage-deflate was agreed, and how it went.
+    pub negotiation: Option<Negotiation>,
+    pub stream: StreamObs,
+    /// A message in progress: opcode, compressed (RSV1 on its first frame), data so far.
+    fragment: Option<(u8, bool, Vec<u8>)>,
 }
 
 impl Observed {
@@ -82,6 +91,8 @@ pub struct Session {
     unfinished: bool,
     start: Instant,
     windows: Windows,
+    /// The agreed permessage-deflate (groups 12 and 13), for our role.
+    pmce: Option<Pmce>,
 }
 
 impl Session {
@@ -93,7 +104,15 @@ impl Session {
             unfinished: false,
             start,
             windows,
+            pmce: None,
         }
+    }
+
+    /// Groups 12 and 13: the outcome of the permessage-deflate negotiation.
+    pub fn with_deflate(mut self, agreed: Option<Agreed>, note: String) -> Session {
+        self.pmce = agreed.map(|a| Pmce::new(a, self.wire.we_are_client));
+        self.obs.negotiation = Some(Negotiation { agreed, note });
+        self
     }
 
     fn since(&self, t: Instant) -> Duration {
@@ -174,8 +193,20 @@ impl Session {
             (false, false) => v.push("a client sent an unmasked frame (§5.1: MUST mask)".into()),
             _ => {}
         }
-        if h.rsv1 || h.rsv2 || h.rsv3 {
-            v.push("set RSV bits without a negotiated extension (§5.2)".into());
+        let data_frame = matches!(h.opcode, OpCode::Text | OpCode::Binary);
+        // RFC 7692 §6: with permessage-deflate, RSV1 ("Per-Message Compressed") is allowed on
+        // the first frame of a data message only ("An endpoint MUST NOT set the 'Per-Message
+        // Compressed' bit of control frames and non-first fragments of a data message").
+        let compressed = self.pmce.is_some() && h.rsv1 && data_frame;
+        if h.rsv2 || h.rsv3 || (h.rsv1 && !compressed) {
+            if self.pmce.is_some() {
+                v.push(
+                    "set RSV1 on a control or continuation frame, or RSV2/RSV3 (RFC 7692 §6)"
+                        .into(),
+                );
+            } else {
+                v.push("set RSV bits without a negotiated extension (§5.2)".into());
+            }
         }
         if h.length_form != LengthForm::minimal_for(h.payload_len) {
             v.push("used a non-minimal length encoding (§5.2)".into());
@@ -201,12 +232,12 @@ impl Session {
                 None => {
                     v.push("sent a continuation frame with no message in progress (§5.4)".into())
                 }
-                Some((opcode, mut data)) => {
+                Some((opcode, compressed, mut data)) => {
                     data.extend_from_slice(&payload);
                     if h.fin {
-                        self.message(opcode, Bytes::from(data));
+                        self.message(opcode, compressed, Bytes::from(data));
                     } else {
-                        self.obs.fragment = Some((opcode, data));
+                        self.obs.fragment = Some((opcode, compressed, data));
                     }
                 }
             },
@@ -216,19 +247,41 @@ impl Session {
                 }
                 if h.fin {
                     self.obs.fragment = None;
-                    self.message(op, payload);
+                    self.message(op, compressed, payload);
                 } else {
-                    self.obs.fragment = Some((op, payload.to_vec()));
+                    self.obs.fragment = Some((op, compressed, payload.to_vec()));
                 }
             }
         }
     }
 
-    fn message(&mut self, opcode: u8, data: Bytes) {
+    fn message(&mut self, opcode: u8, compressed: bool, data: Bytes) {
+        let data = if compressed {
+            self.obs.stream.peer_compressed += 1;
+            self.obs.stream.peer_wire += data.len() as u64;
+            // RFC 7692 §7.2.2: append 00 00 ff ff and inflate.
+            match self.pmce.as_mut().map(|p| p.decompress(&data)) {
+                Some(Ok(d)) => Bytes::from(d),
+                Some(Err(e)) => {
+                    self.obs
+                        .violations
+                        .push(format!("sent a compressed message that {e} (RFC 7692 §7.2.2)"));
+                    return;
+                }
+                None => data,
+            }
+        } else {
+            self.obs.stream.peer_wire += data.len() as u64;
+            data
+        };
         if opcode == TEXT && std::str::from_utf8(&data).is_err() {
             self.obs.violations.push("sent a text message that is not UTF-8 (§8.1)".into());
         }
-        self.obs.msgs.push((opcode, data));
+        if self.obs.stream.active {
+            self.check_echo(opcode, &data);
+        } else {
+            self.obs.msgs.push((opcode, data));
+        }
     }
 
     fn on_close(&mut self, at: Instant, payload: &[u8]) {
@@ -343,6 +396,10 @@ impl Session {
 
     /// Run the case's steps, then wait for the outcome as its expectation needs, then close.
     pub fn run(&mut self, case: &Case) {
+        let wait_secs = match case.expect {
+            Expect::DeflateEcho { wait_secs, .. } => wait_secs,
+            _ => 60,
+        };
         let plan = self.plan(case);
         self.obs.writes_total = plan.iter().map(Planned::writes).sum();
         'steps: for item in plan {
@@ -383,6 +440,12 @@ impl Session {
                         Instant::now() + Duration::from_millis(ms),
                         Observed::peer_ended,
                     );
+                }
+                Planned::DeflateEchoes { corpus, len, count, frag } => {
+                    let deadline = self.start + Duration::from_secs(wait_secs);
+                    if !self.send_compressed(corpus, len, count, frag, deadline) {
+                        break 'steps;
+                    }
                 }
                 Planned::RoundTrips { count, frame } => {
                     let mut total = Duration::ZERO;
@@ -452,6 +515,9 @@ impl Session {
                     o.peer_close.is_some() || o.msgs.len() > allowed
                 });
             }
+            // Groups 12 and 13: the echoes were awaited one by one (none, when the extension
+            // was not agreed: then Autobahn closes at once).
+            Expect::DeflateEcho { .. } => {}
             Expect::CloseReply { .. } | Expect::Refuse | Expect::Informational(_) => {
                 self.pump_until(now + self.windows.fail, |o| o.peer_close.is_some());
             }
@@ -487,6 +553,14 @@ impl Session {
         for step in &case.steps {
             match step {
                 Step::Wait(ms) => out.push(Planned::Wait(*ms)),
+                Step::DeflateEchoes { corpus, len, count, frag } => {
+                    out.push(Planned::DeflateEchoes {
+                        corpus: *corpus,
+                        len: *len,
+                        count: *count,
+                        frag: *frag,
+                    })
+                }
                 Step::RoundTrips { count, opcode, size } => {
                     let fill: &'static [u8] = if *opcode == TEXT {
                         crate::cases::KOSME16
@@ -571,6 +645,7 @@ enum Planned {
     Send { bytes: Vec<u8>, cuts: Vec<(usize, usize)>, delay_ms: u64, closes: bool },
     Wait(u64),
     RoundTrips { count: usize, frame: Vec<u8> },
+    DeflateEchoes { corpus: Corpus, len: usize, count: usize, frag: usize },
 }
 
 impl Planned {
@@ -579,6 +654,7 @@ impl Planned {
             Planned::Send { cuts, .. } => cuts.len(),
             Planned::Wait(_) => 0,
             Planned::RoundTrips { count, .. } => *count,
+            Planned::DeflateEchoes { count, .. } => *count,
         }
     }
 }

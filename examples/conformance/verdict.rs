@@ -4,7 +4,8 @@
 //! right thing in a way the RFC only recommends against (dropping TCP instead of sending a
 //! Close, another close code, failing only after the whole message); FAILED when it broke a
 //! MUST (echoed what it must refuse, kept going, sent a bad frame); INFORMATIONAL where the
-//! RFC leaves the choice to the implementation.
+//! RFC leaves the choice to the implementation; UNIMPLEMENTED (groups 12 and 13) when the
+//! peer did not agree to the extension the case is about.
 
 use crate::model::{Expect, Msg, TEXT};
 use crate::runner::Observed;
@@ -13,6 +14,7 @@ use crate::runner::Observed;
 pub enum Verdict {
     Ok,
     Informational,
+    Unimplemented,
     NonStrict,
     Failed,
 }
@@ -22,6 +24,7 @@ impl Verdict {
         match self {
             Verdict::Ok => "OK",
             Verdict::Informational => "INFORMATIONAL",
+            Verdict::Unimplemented => "UNIMPLEMENTED",
             Verdict::NonStrict => "NON-STRICT",
             Verdict::Failed => "FAILED",
         }
@@ -402,5 +405,58 @@ pub fn judge(expect: &Expect, o: &Observed, client: bool) -> (Verdict, String) {
             j.finish("the client refused the handshake and closed the connection")
         }
         Expect::Http { .. } => j.finish("(judged by the handshake runner)"),
+        Expect::DeflateEcho { count, .. } => judge_deflate(*count, o, client, j),
     }
+}
+
+/// Groups 12 and 13, as Autobahn judges them: UNIMPLEMENTED without the extension; OK when
+/// every echo arrived and matched, then the close handshake ended as in group 9.
+fn judge_deflate(count: usize, o: &Observed, client: bool, mut j: Judgement) -> (Verdict, String) {
+    let st = &o.stream;
+    let Some(n) = &o.negotiation else {
+        return (Verdict::Failed, "internal: a deflate case without a negotiation".into());
+    };
+    if n.agreed.is_none() && o.violations.is_empty() {
+        return (Verdict::Unimplemented, format!("{}; {}", n.note, peer_end_summary(o)));
+    }
+    if let Some(m) = &st.mismatch {
+        j.add(Verdict::Failed, m.clone());
+    } else if st.echoed < count {
+        let why = st.stopped.clone().unwrap_or_else(|| "no echo".into());
+        j.add(Verdict::Failed, format!("{} of {count} echoes: {why}", st.echoed));
+    }
+    match &o.peer_close {
+        Some(c) if c.reply && c.code == Some(1000) => {}
+        Some(c) if c.reply => j.add(
+            Verdict::NonStrict,
+            format!(
+                "answered our Close 1000 with {} (§5.5.1: typically echoes the code)",
+                code_name(c.code)
+            ),
+        ),
+        Some(c) if st.mismatch.is_none() && st.echoed >= count => j.add(
+            Verdict::Failed,
+            format!(
+                "the peer closed the connection itself with {} in a valid case",
+                code_name(c.code)
+            ),
+        ),
+        Some(_) => {}
+        None => j.add(Verdict::Failed, "no Close in answer to ours (§5.5.1 MUST)"),
+    }
+    if client && o.peer_close.is_some() && o.eof.is_none() {
+        j.add(
+            Verdict::NonStrict,
+            "the server did not close TCP after the close handshake (§7.1.1 SHOULD)",
+        );
+    }
+    j.note(n.note.clone());
+    if st.app_out > 0 {
+        j.note(format!(
+            "ours: {} bytes compressed to {} in {} frames; the peer compressed {} of its {} echoes",
+            st.app_out, st.wire_out, st.frames_out, st.peer_compressed, st.echoed
+        ));
+    }
+    let (v, r) = j.finish(&format!("all {count} echoes correct"));
+    (v, format!("{r}; took {:.0} ms", o.elapsed.as_secs_f64() * 1000.0))
 }
