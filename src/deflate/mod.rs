@@ -8,7 +8,8 @@
 //!
 //! | RFC 7692 | what | file |
 //! |---|---|---|
-//! | §5, §7, §7.1 | offers, responses, the agreed parameters | `negotiate.rs` ([`DeflateConfig::client_offer`], [`DeflateConfig::check_response`], [`DeflateConfig::negotiate_offers`], [`DeflateNegotiationError`]) |
+//! | §5, §7, §7.1 | offers, responses, the agreed parameters | `negotiate.rs` ([`DeflateConfig::client_offer`], [`DeflateConfig::check_response`], [`DeflateConfig::negotiate_offers`]) |
+//! | §5, §7 | why an offer is declined or a response refused | `error.rs` ([`DeflateNegotiationError`]) |
 //! | — | what this endpoint is willing to agree to | `config.rs` ([`DeflateConfig`]) |
 //! | §7.1 | the agreed parameters | `config.rs` ([`DeflateParams`]) |
 //! | §7.2.1, §7.2.2 | compress and decompress one message, bounded | `codec.rs` |
@@ -18,10 +19,10 @@
 
 mod codec;
 mod config;
+mod error;
 mod negotiate;
 
 pub use codec::{Compressor, Decompressor, INFLATE_STEP, InflateError, Inflated, TAIL};
 pub use config::{DeflateConfig, DeflateParams};
-pub use negotiate::{
-    DeclinedOffer, DeflateAgreement, DeflateNegotiationError, PERMESSAGE_DEFLATE, ServerNegotiation,
-};
+pub use error::DeflateNegotiationError;
+pub use negotiate::{DeclinedOffer, DeflateAgreement, PERMESSAGE_DEFLATE, ServerNegotiation};
