@@ -102,7 +102,7 @@ fn update_reports(url: &str, settings: Settings) -> Result<(), Error> {
 }
 
 /// Connect (offering permessage-deflate unless `--no-deflate`) with a bounded read timeout.
-fn open(url: &str, settings: Settings) -> Result<WebSocket<std::net::TcpStream>, Error> {
+fn open(url: &str, settings: Settings) -> Result<WebSocket<rfc6455::MaybeTlsStream>, Error> {
     let (ws, _) = connect_with(ClientRequest::new(url)?, settings)?;
     ws.get_ref().set_read_timeout(Some(READ_TIMEOUT))?;
     Ok(ws)

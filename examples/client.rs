@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
 }
 
 /// Read until the close handshake is complete, printing whatever data still arrives.
-fn finish(ws: &mut rfc6455::WebSocket<std::net::TcpStream>) -> Result<(), Box<dyn StdError>> {
+fn finish(ws: &mut rfc6455::WebSocket<rfc6455::MaybeTlsStream>) -> Result<(), Box<dyn StdError>> {
     loop {
         match ws.read() {
             Ok(Message::Text(text)) => println!("{text}"),

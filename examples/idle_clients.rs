@@ -114,6 +114,9 @@ fn run() -> Result<(), String> {
     let url = url.ok_or("--url is required")?;
     let pid = pid.ok_or("--server-pid is required")?;
     let url = WsUrl::parse(&url).map_err(|e| e.to_string())?;
+    if url.secure {
+        return Err("wss:// is not measured here: give a ws:// URL".into());
+    }
     let before = rss(pid)?;
     let mut open_streams = Vec::with_capacity(connections);
     for i in 0..connections {

@@ -33,6 +33,73 @@ pub enum Error {
     ConnectionClosed,
     /// The peer dropped the connection without a Close frame (close code 1006, §7.1.5).
     AbnormalClosure,
+    /// TLS (`wss://`) failed: a certificate refused (ours or the peer's), a PEM file that
+    /// cannot be read, a host that cannot be verified.
+    #[cfg(feature = "rustls")]
+    Tls(TlsError),
+}
+
+/// Why TLS failed (the `rustls` feature).
+#[cfg(feature = "rustls")]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// rustls refused: the handshake failed (`InvalidCertificate(UnknownIssuer)` for a
+    /// server whose certificate no trusted root signed, `AlertReceived(..)` when the peer
+    /// refused ours), or a configuration was invalid.
+    Rustls(rustls::Error),
+    /// A PEM file could not be read or parsed.
+    Pem {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        error: rustls::pki_types::pem::Error,
+    },
+    /// A PEM file holds no certificate.
+    NoCertificates {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// The URL's host is neither a DNS name nor an IP address, so no certificate can be
+    /// checked against it.
+    InvalidServerName {
+        /// The host.
+        host: String,
+    },
+}
+
+#[cfg(feature = "rustls")]
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Rustls(e) => write!(f, "{e}"),
+            TlsError::Pem { path, error } => write!(f, "{}: {error}", path.display()),
+            TlsError::NoCertificates { path } => {
+                write!(f, "{}: no PEM certificate in the file", path.display())
+            }
+            TlsError::InvalidServerName { host } => {
+                write!(f, "{host:?} is not a DNS name or IP address a certificate can name")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::Rustls(e) => Some(e),
+            TlsError::Pem { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
+    }
 }
 
 impl Error {
@@ -55,6 +122,8 @@ impl fmt::Display for Error {
             Error::AbnormalClosure => {
                 write!(f, "the peer closed the connection without a Close frame (1006)")
             }
+            #[cfg(feature = "rustls")]
+            Error::Tls(e) => write!(f, "TLS failed: {e}"),
         }
     }
 }
@@ -67,6 +136,8 @@ impl std::error::Error for Error {
             Error::Negotiation(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            #[cfg(feature = "rustls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }

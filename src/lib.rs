@@ -84,6 +84,9 @@ pub use error::{Error, FrameError, HandshakeError, ProtocolError, SendError};
 pub use protocol::{
     CloseCode, CloseFrame, Config, Connection, Keepalive, Message, Role, State, Utf8Bytes,
 };
+#[cfg(feature = "rustls")]
+pub use socket::tls;
 pub use socket::{
-    Sent, Settings, Transport, WebSocket, accept, accept_tcp, accept_with, connect, connect_with,
+    MaybeTlsStream, Sent, Settings, Transport, WebSocket, accept, accept_tcp, accept_with, connect,
+    connect_with,
 };

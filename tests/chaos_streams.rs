@@ -129,7 +129,7 @@ impl Write for ChaosStream {
 }
 
 impl Transport for ChaosStream {
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         self.outbox.borrow_mut().shut = true;
         Ok(())
     }

@@ -21,7 +21,11 @@ fn valid_urls() {
     ];
     for (url, host, port, resource, host_header) in table {
         let parsed = WsUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert_eq!(parsed, WsUrl { host: host.into(), port, resource: resource.into() }, "{url}");
+        assert_eq!(
+            parsed,
+            WsUrl { secure: false, host: host.into(), port, resource: resource.into() },
+            "{url}"
+        );
         assert_eq!(parsed.host_header(), host_header, "{url}");
         let request = ClientRequest::new(url).unwrap();
         let text = String::from_utf8(request.to_bytes()).unwrap();
@@ -70,12 +74,26 @@ fn invalid_urls() {
 }
 
 #[test]
-fn wss_is_a_clear_error() {
-    for url in ["wss://example.com/", "WSS://example.com:443/chat"] {
-        let err = ClientRequest::new(url).unwrap_err();
-        assert_eq!(err, HandshakeError::TlsNotSupported);
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+fn wss_urls_default_to_port_443() {
+    // §3: "the default for "wss" is port 443"; the Host header omits the default port.
+    #[rustfmt::skip]
+    let table = [
+        ("wss://example.com/", 443, "example.com", "wss://example.com/"),
+        ("WSS://example.com:443/chat", 443, "example.com", "wss://example.com/chat"),
+        ("wss://example.com:80/", 80, "example.com:80", "wss://example.com:80/"),
+        ("wss://[::1]:9443/x?y", 9443, "[::1]:9443", "wss://[::1]:9443/x?y"),
+    ];
+    for (url, port, host_header, shown) in table {
+        let parsed = WsUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(parsed.secure, "{url}");
+        assert_eq!((parsed.port, parsed.scheme()), (port, "wss"), "{url}");
+        assert_eq!(parsed.host_header(), host_header, "{url}");
+        assert_eq!(parsed.to_string(), shown, "{url}");
+        let text = String::from_utf8(ClientRequest::new(url).unwrap().to_bytes()).unwrap();
+        assert!(text.contains(&format!("\r\nHost: {host_header}\r\n")), "{text}");
     }
+    assert!(!WsUrl::parse("ws://example.com:443/").unwrap().secure);
+    assert_eq!(WsUrl::parse("ws://example.com:443/").unwrap().host_header(), "example.com:443");
 }
 
 #[test]

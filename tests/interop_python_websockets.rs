@@ -274,7 +274,7 @@ fn binary_of_size(n: usize) -> Vec<u8> {
 
 /// Read the next data message, answering (and counting) the Pings on the way.
 fn read_data(
-    ws: &mut rfc6455::WebSocket<TcpStream>,
+    ws: &mut rfc6455::WebSocket<rfc6455::MaybeTlsStream>,
     pings: &mut Vec<Vec<u8>>,
     what: &str,
 ) -> Message {

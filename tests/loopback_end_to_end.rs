@@ -1,7 +1,7 @@
 //! Our client against our server over loopback TCP: every payload length form (§5.2), text
 //! and binary, fragmented sends (§5.4), ping/pong (§5.5.2), and the close handshake (§7).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
@@ -34,13 +34,15 @@ fn echo_server() -> (String, thread::JoinHandle<Vec<Message>>) {
     (url, handle)
 }
 
-fn client(url: &str) -> WebSocket<TcpStream> {
+fn client(url: &str) -> WebSocket<rfc6455::MaybeTlsStream> {
     let (ws, _response) = connect(url).expect("connect");
     ws.get_ref().set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
     ws
 }
 
-fn read_data(ws: &mut WebSocket<TcpStream>) -> Message {
+fn read_data<S: std::io::Read + std::io::Write + rfc6455::Transport>(
+    ws: &mut WebSocket<S>,
+) -> Message {
     loop {
         let message = ws.read().expect("read");
         if message.is_data() {

@@ -1,16 +1,19 @@
 //! The driver on nonblocking streams: `WouldBlock` surfaces as an error and the same call
 //! resumes later without losing or duplicating a byte.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rfc6455::{CloseCode, Error, Message, WebSocket, accept, connect};
+use rfc6455::{CloseCode, Error, MaybeTlsStream, Message, WebSocket, accept, connect};
 
-fn pair() -> (WebSocket<TcpStream>, WebSocket<TcpStream>) {
+fn pair() -> (WebSocket<MaybeTlsStream>, WebSocket<MaybeTlsStream>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));
-    let server = thread::spawn(move || accept(listener.accept().expect("accept").0).expect("hs"));
+    // The server as a (plain) `MaybeTlsStream` too: one type for both ends.
+    let server = thread::spawn(move || {
+        accept(MaybeTlsStream::from(listener.accept().expect("accept").0)).expect("hs")
+    });
     let (client, _) = connect(&url).expect("connect");
     (client, server.join().expect("server"))
 }

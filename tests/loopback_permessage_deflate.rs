@@ -4,7 +4,7 @@
 //! off; a 101 that breaks the client's offer fails the client with `Error::Negotiation`.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
@@ -38,14 +38,14 @@ fn echo_server(server: Settings) -> (String, thread::JoinHandle<Option<DeflatePa
     (url, handle)
 }
 
-fn client(url: &str, settings: Settings) -> WebSocket<TcpStream> {
+fn client(url: &str, settings: Settings) -> WebSocket<rfc6455::MaybeTlsStream> {
     let request = ClientRequest::new(url).expect("url");
     let (ws, _) = connect_with(request, settings).expect("connect");
     ws.get_ref().set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
     ws
 }
 
-fn echo(ws: &mut WebSocket<TcpStream>, message: Message) {
+fn echo(ws: &mut WebSocket<rfc6455::MaybeTlsStream>, message: Message) {
     ws.send(message.clone()).expect("send");
     loop {
         let got = ws.read().expect("read");
@@ -87,7 +87,7 @@ fn run(
 }
 
 /// The close handshake, until the server has answered.
-fn close(mut ws: WebSocket<TcpStream>) {
+fn close(mut ws: WebSocket<rfc6455::MaybeTlsStream>) {
     ws.close(rfc6455::CloseCode::NORMAL, "done").expect("close");
     while !matches!(ws.read(), Err(Error::ConnectionClosed)) {}
 }

@@ -77,7 +77,7 @@ impl<S: Transport> Transport for TextAsBinary<S> {
     fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
         self.inner.read_timeout()
     }
-    fn shutdown_write(&self) -> std::io::Result<()> {
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
         self.inner.shutdown_write()
     }
 }

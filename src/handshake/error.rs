@@ -221,7 +221,7 @@ pub enum HandshakeError {
         /// What is wrong with it.
         problem: UrlProblem,
     },
-    /// A `wss://` URL: TLS is not supported yet.
+    /// A `wss://` URL given to a driver built without TLS (the crate's `rustls` feature off).
     TlsNotSupported,
     /// The operating system's random number generator failed, so no key could be made.
     RandomUnavailable {
@@ -442,7 +442,8 @@ impl fmt::Display for HandshakeError {
             }
             TlsNotSupported => write!(
                 f,
-                "wss:// needs TLS, which is not supported yet; use ws:// or run TLS yourself"
+                "wss:// needs TLS, which this build leaves out: enable rfc6455's `rustls` feature \
+                 (or run TLS yourself and hand the stream to WebSocket::client)"
             ),
             RandomUnavailable { reason } => write!(
                 f,

@@ -1,23 +1,26 @@
-//! WebSocket URIs (§3), the `ws://` kind.
+//! WebSocket URIs (§3): `ws://` and `wss://`.
 
 use super::{HandshakeError, UrlProblem};
 
-/// A parsed `ws://` URL (§3).
+/// A parsed `ws://` or `wss://` URL (§3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsUrl {
+    /// `wss://`: the connection runs over TLS (§4.1 step 5). Whether it can is the driver's
+    /// business (its `rustls` feature): this layer only reads the URL.
+    pub secure: bool,
     /// Host (IPv6 literals without brackets).
     pub host: String,
-    /// Port (80 when absent).
+    /// Port (80 for `ws`, 443 for `wss` when absent).
     pub port: u16,
     /// Resource name: path and query, at least `/`.
     pub resource: String,
 }
 
 impl WsUrl {
-    /// Parses `ws://host[:port][/path][?query]`.
+    /// Parses `ws://host[:port][/path][?query]` and `wss://…`.
     ///
-    /// §3: `ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ]`. The scheme is matched
-    /// case-insensitively; `wss://` is refused with [`HandshakeError::TlsNotSupported`].
+    /// §3: `ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ]`, and `wss-URI` the
+    /// same with `"wss:"`. The scheme is matched case-insensitively.
     pub fn parse(url: &str) -> Result<WsUrl, HandshakeError> {
         let fail = |problem| HandshakeError::InvalidUrl { url: url.to_owned(), problem };
         // RFC 3986 §2: a URI is made of visible ASCII characters only.
@@ -26,14 +29,13 @@ impl WsUrl {
         }
         let (scheme, rest) =
             url.split_once("://").ok_or_else(|| fail(UrlProblem::MissingScheme))?;
-        if scheme.eq_ignore_ascii_case("wss") {
-            // §3: "the default for "wss" is port 443" — and a TLS handshake first (§4.1 step
-            // 5), which this crate does not do yet.
-            return Err(HandshakeError::TlsNotSupported);
-        }
-        if !scheme.eq_ignore_ascii_case("ws") {
+        let secure = if scheme.eq_ignore_ascii_case("wss") {
+            true
+        } else if scheme.eq_ignore_ascii_case("ws") {
+            false
+        } else {
             return Err(fail(UrlProblem::UnsupportedScheme(scheme.to_owned())));
-        }
+        };
         // §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and MUST
         // NOT be used on these URIs."
         if rest.contains('#') {
@@ -89,17 +91,18 @@ impl WsUrl {
         if host.is_empty() {
             return Err(fail(UrlProblem::MissingHost));
         }
-        // §3: "The port component is OPTIONAL; the default for "ws" is port 80". RFC 3986
-        // §3.2.3: an empty port (`host:`) means the default too.
+        // §3: "The port component is OPTIONAL; the default for "ws" is port 80, while the
+        // default for "wss" is port 443." RFC 3986 §3.2.3: an empty port (`host:`) means the
+        // default too.
         let port = match port {
-            None | Some("") => 80,
+            None | Some("") => default_port(secure),
             Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => match p.parse::<u16>() {
                 Ok(n) if n != 0 => n,
                 _ => return Err(fail(UrlProblem::InvalidPort)),
             },
             Some(_) => return Err(fail(UrlProblem::InvalidPort)),
         };
-        Ok(WsUrl { host: host.to_owned(), port, resource })
+        Ok(WsUrl { secure, host: host.to_owned(), port, resource })
     }
 
     /// The `Host` header value: §4.1 step 4, "/host/ plus optionally ":" followed by /port/
@@ -107,8 +110,18 @@ impl WsUrl {
     pub fn host_header(&self) -> String {
         let host =
             if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        if self.port == 80 { host } else { format!("{host}:{}", self.port) }
+        if self.port == default_port(self.secure) { host } else { format!("{host}:{}", self.port) }
     }
+
+    /// The scheme, `ws` or `wss`.
+    pub fn scheme(&self) -> &'static str {
+        if self.secure { "wss" } else { "ws" }
+    }
+}
+
+/// §3: 80 for `ws`, 443 for `wss`.
+fn default_port(secure: bool) -> u16 {
+    if secure { 443 } else { 80 }
 }
 
 impl std::str::FromStr for WsUrl {
@@ -120,6 +133,6 @@ impl std::str::FromStr for WsUrl {
 
 impl std::fmt::Display for WsUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ws://{}{}", self.host_header(), self.resource)
+        write!(f, "{}://{}{}", self.scheme(), self.host_header(), self.resource)
     }
 }

@@ -56,7 +56,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
 
     /// After our queue is written: decide how to wait for the peer's side of the close.
     fn start_draining(&mut self) -> Ending {
-        start_draining(&self.stream, &self.conn, self.eof)
+        start_draining(&mut self.stream, &self.conn, self.eof)
     }
 
     /// Read and discard until end of stream or the deadline.
@@ -64,7 +64,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         let eof = drain(&mut self.stream, &mut self.timer, deadline)?;
         self.eof |= eof;
         self.ending = Ending::Done;
-        finish_after_drain(&self.stream, &self.conn, eof);
+        finish_after_drain(&mut self.stream, &self.conn, eof);
         Ok(())
     }
 
@@ -76,7 +76,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
 
 /// After our queue is written: close our sending side if we close first, and say how long
 /// to wait for the peer's side of the close.
-pub(super) fn start_draining<S: Transport>(stream: &S, conn: &Connection, eof: bool) -> Ending {
+pub(super) fn start_draining<S: Transport>(stream: &mut S, conn: &Connection, eof: bool) -> Ending {
     if eof {
         return Ending::Done;
     }
@@ -144,7 +144,7 @@ pub(super) fn closed_error(conn: &Connection) -> Error {
 
 /// The peer closed its side first (a client hears the server's FIN): close ours too, so the
 /// TCP connection ends now rather than when the application drops the stream.
-pub(super) fn finish_after_drain<S: Transport>(stream: &S, conn: &Connection, eof: bool) {
+pub(super) fn finish_after_drain<S: Transport>(stream: &mut S, conn: &Connection, eof: bool) {
     let we_closed_first = conn.role() == Role::Server || conn.state() == State::Failed;
     if eof && !we_closed_first {
         let _ = stream.shutdown_write();

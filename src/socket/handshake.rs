@@ -17,6 +17,7 @@ use bytes::BytesMut;
 
 use super::settings::Settings;
 use super::spare::read_append;
+use super::stream::MaybeTlsStream;
 use super::transport::ReadTimer;
 use super::{Transport, WebSocket, is_timeout};
 use crate::deflate::{DeflateParams, PERMESSAGE_DEFLATE};
@@ -441,51 +442,68 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     }
 }
 
-/// Open a TCP connection to a `ws://` URL and perform the client handshake.
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+/// Open a connection to a `ws://` URL (TCP) or a `wss://` URL (TLS over TCP, port 443 by
+/// default, the server verified against the Mozilla roots: the `rustls` feature; without it
+/// `wss://` is [`HandshakeError::TlsNotSupported`]), and perform the client handshake.
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     connect_with(ClientRequest::new(url)?, Settings::default())
 }
 
 /// [`connect`] with a prepared request (origin, subprotocols, headers) and settings (a
 /// [`crate::Config`] will do). Every address the host resolves to is tried in turn, each
-/// within [`Settings::connect_timeout`]; the handshake is bounded by
-/// [`Settings::handshake_timeout`].
+/// within [`Settings::connect_timeout`]; the handshake (and TLS's, for `wss://`) is bounded
+/// by [`Settings::handshake_timeout`]. Roots of your own for `wss://`:
+/// `socket::tls::connect_tls` (the `rustls` feature).
 pub fn connect_with(
     request: ClientRequest,
     settings: impl Into<Settings>,
-) -> Result<(WebSocket<TcpStream>, Response), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     let url = request.url();
     let addrs = (url.host.clone(), url.port);
     connect_addrs(addrs, request, settings)
 }
 
 /// [`connect_with`] to addresses of your choosing (your own resolver, a proxy, a fixed IP)
-/// while `request` keeps the URL's host for the `Host` header. Each address is tried in
-/// turn, each within [`Settings::connect_timeout`]; the first that answers is used.
+/// while `request` keeps the URL's host for the `Host` header (and, for `wss://`, the
+/// certificate check and SNI). Each address is tried in turn, each within
+/// [`Settings::connect_timeout`]; the first that answers is used.
 pub fn connect_addrs(
     addrs: impl ToSocketAddrs,
     request: ClientRequest,
     settings: impl Into<Settings>,
-) -> Result<(WebSocket<TcpStream>, Response), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    if request.url().secure {
+        #[cfg(feature = "rustls")]
+        return super::tls::connect_addrs_tls(
+            addrs,
+            request,
+            settings,
+            super::tls::default_client_config()?,
+        );
+        #[cfg(not(feature = "rustls"))]
+        return Err(HandshakeError::TlsNotSupported.into());
+    }
     let settings = settings.into();
+    let stream = open_tcp(addrs, &settings)?;
+    WebSocket::client(MaybeTlsStream::Plain(stream), &request, settings)
+}
+
+/// The first of `addrs` that accepts a TCP connection within `Settings::connect_timeout`,
+/// with `TCP_NODELAY` set.
+pub(super) fn open_tcp(addrs: impl ToSocketAddrs, settings: &Settings) -> Result<TcpStream, Error> {
     let mut last_error = None;
-    let mut stream = None;
     for addr in addrs.to_socket_addrs()? {
         match TcpStream::connect_timeout(&addr, settings.connect_timeout) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
             }
             Err(e) => last_error = Some(e),
         }
     }
-    let Some(stream) = stream else {
-        return Err(last_error
-            .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address"))
-            .into());
-    };
-    stream.set_nodelay(true)?;
-    WebSocket::client(stream, &request, settings)
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address"))
+        .into())
 }
 
 /// Perform the server handshake on a TCP stream (with `TCP_NODELAY` set, so that small

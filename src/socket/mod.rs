@@ -27,6 +27,9 @@ mod handshake;
 mod settings;
 mod spare;
 mod split;
+mod stream;
+#[cfg(feature = "rustls")]
+pub mod tls;
 mod transport;
 
 use std::io::{self, IoSlice, Read, Write};
@@ -48,6 +51,7 @@ pub use settings::Settings;
 #[cfg(unix)]
 pub use spare::read_fd_append;
 pub use split::{ReadHalf, TryClone, WriteHalf};
+pub use stream::MaybeTlsStream;
 pub use transport::Transport;
 
 /// Smallest read: enough for many small frames at once.

@@ -271,13 +271,13 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
                     }
                     self.shared.flush(true)?;
                     let conn = lock(&self.shared.conn);
-                    self.ending = start_draining(&self.stream, &conn, self.eof);
+                    self.ending = start_draining(&mut self.stream, &conn, self.eof);
                 }
                 Ending::Draining { deadline } => {
                     let eof = drain(&mut self.stream, &mut self.timer, deadline)?;
                     self.eof |= eof;
                     self.ending = Ending::Done;
-                    finish_after_drain(&self.stream, &lock(&self.shared.conn), eof);
+                    finish_after_drain(&mut self.stream, &lock(&self.shared.conn), eof);
                 }
             }
         }

@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 /// says "not supported": a stream that cannot time its reads still works, but its deadlines
 /// are only acted on when the application calls again (a nonblocking stream does anyway).
 ///
-/// Implemented for [`TcpStream`] and (on Unix) `UnixStream`. A wrapper forwards to the stream
-/// it wraps; for a TLS stream that is the TCP socket underneath (with rustls,
-/// `impl Transport for StreamOwned<C, TcpStream>` forwards to `self.sock`; a TLS
-/// `shutdown_write` should send its close_notify first), **except [`read_fd`]**, which a
-/// wrapper that transforms the bytes (TLS decrypts them) must leave at its default. A
-/// stream of your own that has nothing to offer: `impl rfc6455::socket::Transport for
-/// MyStream {}`.
+/// Implemented for [`TcpStream`], (on Unix) `UnixStream`, and with the `rustls` feature for
+/// `socket::tls::TlsStream`. A wrapper forwards to the stream it wraps; for a TLS stream that
+/// is the TCP socket underneath (its `shutdown_write` sends its close_notify first, which is
+/// why that method takes `&mut self`), **except [`read_fd`]**, which a wrapper that
+/// transforms the bytes (TLS decrypts them) must leave at its default. A stream of your own
+/// that has nothing to offer: `impl rfc6455::socket::Transport for MyStream {}`.
 ///
 /// [`read_fd`]: Transport::read_fd
 pub trait Transport {
@@ -44,9 +43,9 @@ pub trait Transport {
         Err(io::ErrorKind::Unsupported.into())
     }
 
-    /// Close the sending side (TCP: `shutdown(SHUT_WR)`, a FIN), keeping the receiving side
-    /// open to read what the peer still sends.
-    fn shutdown_write(&self) -> io::Result<()> {
+    /// Close the sending side (TCP: `shutdown(SHUT_WR)`, a FIN; TLS: a close_notify alert,
+    /// then the FIN), keeping the receiving side open to read what the peer still sends.
+    fn shutdown_write(&mut self) -> io::Result<()> {
         Err(io::ErrorKind::Unsupported.into())
     }
 
@@ -74,7 +73,7 @@ impl Transport for TcpStream {
     fn write_timeout(&self) -> io::Result<Option<Duration>> {
         TcpStream::write_timeout(self)
     }
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
     #[cfg(unix)]
@@ -97,7 +96,7 @@ impl Transport for std::os::unix::net::UnixStream {
     fn write_timeout(&self) -> io::Result<Option<Duration>> {
         std::os::unix::net::UnixStream::write_timeout(self)
     }
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
     #[cfg(unix)]
@@ -119,7 +118,7 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     fn write_timeout(&self) -> io::Result<Option<Duration>> {
         (**self).write_timeout()
     }
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         (**self).shutdown_write()
     }
     #[cfg(unix)]
@@ -141,7 +140,7 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn write_timeout(&self) -> io::Result<Option<Duration>> {
         (**self).write_timeout()
     }
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         (**self).shutdown_write()
     }
     #[cfg(unix)]

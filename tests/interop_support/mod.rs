@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rfc6455::deflate::{DeflateConfig, DeflateParams};
 use rfc6455::frame::OpCode;
 use rfc6455::handshake::{Accept, ClientRequest, Request};
-use rfc6455::{CloseCode, Error, Message, Settings, WebSocket};
+use rfc6455::{CloseCode, Error, MaybeTlsStream, Message, Settings, WebSocket};
 
 /// Payload sizes around the boundaries of the three length encodings (§5.2), plus 1 MiB.
 pub const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
@@ -403,14 +403,14 @@ pub fn our_client_echoes(url: &str, settings: Settings, what: &str) -> ClientRun
     run
 }
 
-fn echo(ws: &mut WebSocket<TcpStream>, message: Message, what: &str) {
+fn echo(ws: &mut WebSocket<MaybeTlsStream>, message: Message, what: &str) {
     let name = describe(&message);
     ws.send(message.clone()).unwrap_or_else(|e| panic!("{what}: send {name}: {e}"));
     expect(ws, &message, what, &name);
 }
 
 /// Read the next data message (skipping Pings, which the library answers) and compare.
-fn expect(ws: &mut WebSocket<TcpStream>, sent: &Message, what: &str, name: &str) {
+fn expect(ws: &mut WebSocket<MaybeTlsStream>, sent: &Message, what: &str, name: &str) {
     loop {
         match ws.read() {
             Ok(Message::Ping(_)) => {}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rfc6455::frame::{Frame, FrameDecoder, FrameHeader, OpCode, encode_frame};
-use rfc6455::{Error, Settings, WebSocket, accept_with, connect_with};
+use rfc6455::{Error, MaybeTlsStream, Settings, WebSocket, accept_with, connect_with};
 
 /// How long any single wait in these tests may take before it counts as a hang.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -26,12 +26,14 @@ pub fn tcp_pair() -> (TcpStream, TcpStream) {
 }
 
 /// A client and a server WebSocket over loopback, both with `settings`.
-pub fn ws_pair(settings: Settings) -> (WebSocket<TcpStream>, WebSocket<TcpStream>) {
+pub fn ws_pair(settings: Settings) -> (WebSocket<MaybeTlsStream>, WebSocket<MaybeTlsStream>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().expect("accept");
-        accept_with(stream, settings, |_| Ok(Default::default())).expect("server handshake")
+        // The server as a `MaybeTlsStream` too (plain): one type for both ends.
+        accept_with(MaybeTlsStream::from(stream), settings, |_| Ok(Default::default()))
+            .expect("server handshake")
     });
     let request = rfc6455::handshake::ClientRequest::new(&url).expect("url");
     let (client, _) = connect_with(request, settings).expect("client handshake");
