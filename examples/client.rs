@@ -4,7 +4,12 @@
 //! cargo run --example echo_server &
 //! cargo run --example client -- ws://127.0.0.1:9001
 //! cargo run --example client -- --no-deflate ws://127.0.0.1:9001
+//! cargo run --features rustls --example client -- wss://example.com/
+//! cargo run --features rustls --example client -- --ca ca.pem wss://localhost:9443/
 //! ```
+//!
+//! `wss://` needs the `rustls` feature; the server is verified against the Mozilla roots,
+//! plus the PEM root(s) of `--ca FILE` (a private or test CA).
 //!
 //! It offers permessage-deflate (RFC 7692) and compresses when the server accepts
 //! (`--no-deflate`: no offer); it says on stderr what was agreed.
@@ -16,19 +21,28 @@ use std::error::Error as StdError;
 use std::io::BufRead;
 
 use rfc6455::deflate::DeflateConfig;
-use rfc6455::handshake::ClientRequest;
-use rfc6455::{CloseCode, Error, Message, Settings};
+use rfc6455::handshake::{ClientRequest, Response};
+use rfc6455::{CloseCode, Error, MaybeTlsStream, Message, Settings, WebSocket};
 
 fn main() -> Result<(), Box<dyn StdError>> {
     let mut settings = Settings { deflate: Some(DeflateConfig::default()), ..Settings::default() };
     let mut url = "ws://127.0.0.1:9001".to_string();
-    for arg in std::env::args().skip(1) {
+    let mut ca = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-deflate" => settings.deflate = None,
+            "--ca" => ca = Some(args.next().ok_or("--ca needs a PEM file")?),
+            flag if flag.starts_with('-') => {
+                return Err(format!(
+                    "unknown flag {flag}; usage: client [--no-deflate] [--ca FILE] URL"
+                )
+                .into());
+            }
             _ => url = arg,
         }
     }
-    let (mut ws, _response) = rfc6455::connect_with(ClientRequest::new(&url)?, settings)?;
+    let (mut ws, _response) = open(ClientRequest::new(&url)?, settings, ca)?;
     eprintln!("connected to {url}; type lines, end with Ctrl-D");
     match ws.connection().permessage_deflate() {
         Some(params) => eprintln!("permessage-deflate agreed: {params:?}"),
@@ -66,8 +80,40 @@ fn main() -> Result<(), Box<dyn StdError>> {
     finish(&mut ws)
 }
 
+/// Connect; for `wss://`, trusting the default roots and `ca`'s.
+#[cfg(feature = "rustls")]
+fn open(
+    request: ClientRequest,
+    settings: Settings,
+    ca: Option<String>,
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Box<dyn StdError>> {
+    let Some(ca) = ca else {
+        return Ok(rfc6455::connect_with(request, settings)?);
+    };
+    let mut roots = rfc6455::tls::default_roots();
+    rfc6455::tls::add_pem_roots(&mut roots, &ca)?;
+    let config = rfc6455::tls::client_config(roots)?;
+    Ok(rfc6455::tls::connect_tls(request, settings, config)?)
+}
+
+/// Connect (`ws://` only: `wss://` needs the `rustls` feature).
+#[cfg(not(feature = "rustls"))]
+fn open(
+    request: ClientRequest,
+    settings: Settings,
+    ca: Option<String>,
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Box<dyn StdError>> {
+    if ca.is_some() || request.url().secure {
+        return Err(
+            "wss:// and --ca need TLS: run with `cargo run --features rustls --example client`"
+                .into(),
+        );
+    }
+    Ok(rfc6455::connect_with(request, settings)?)
+}
+
 /// Read until the close handshake is complete, printing whatever data still arrives.
-fn finish(ws: &mut rfc6455::WebSocket<rfc6455::MaybeTlsStream>) -> Result<(), Box<dyn StdError>> {
+fn finish(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), Box<dyn StdError>> {
     loop {
         match ws.read() {
             Ok(Message::Text(text)) => println!("{text}"),

@@ -4,6 +4,8 @@
 //! cargo run --release --example echo_server                 # ws://127.0.0.1:9001
 //! cargo run --release --example echo_server -- 0.0.0.0:9001 # any address
 //! cargo run --release --example echo_server -- --keepalive 30 127.0.0.1:9001
+//! cargo run --release --features rustls --example echo_server -- \
+//!     --tls-cert cert.pem --tls-key key.pem 127.0.0.1:9443    # wss://127.0.0.1:9443
 //! ```
 //!
 //! `--keepalive SECS`: Ping a client that has been silent for SECS seconds, and drop it (with
@@ -14,7 +16,9 @@
 //! so its echo starts before its end and the server never holds it whole). `--no-deflate`:
 //! decline permessage-deflate (RFC 7692; by default the server accepts a client's offer,
 //! as every browser makes one, and compresses its echoes of 32 bytes or more; compressed
-//! messages are echoed whole). The address and the flags may come in any order.
+//! messages are echoed whole). `--tls-cert FILE --tls-key FILE` (PEM; the `rustls`
+//! feature): serve `wss://`, with a thread per connection (it implies `--threads`: the event
+//! loops drive plain TCP only). The address and the flags may come in any order.
 //!
 //! Then, in a browser's devtools console:
 //!
@@ -33,7 +37,7 @@
 
 mod event_loop;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::thread;
@@ -41,9 +45,9 @@ use std::time::Duration;
 
 use rfc6455::deflate::DeflateConfig;
 use rfc6455::handshake::{Accept, Request};
-use rfc6455::{Config, Error, Keepalive, Message, Settings};
+use rfc6455::{Config, Error, Keepalive, Message, Settings, Transport, WebSocket};
 
-const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads] [--whole] [--no-deflate]   (ADDR: 127.0.0.1:9001)";
+const USAGE: &str = "usage: echo_server [ADDR] [--keepalive SECS] [--workers N | --threads] [--whole] [--no-deflate] [--tls-cert FILE --tls-key FILE]   (ADDR: 127.0.0.1:9001; TLS needs the rustls feature and implies --threads)";
 
 /// Binary messages from this size on are echoed in parts as they arrive (unless `--whole`).
 const PARTS_FROM: usize = 256 * 1024;
@@ -54,6 +58,8 @@ struct Options {
     settings: Settings,
     /// Event loops to run; `None`: a thread per connection.
     workers: Option<usize>,
+    /// `--tls-cert` and `--tls-key`: serve wss:// with this PEM certificate chain and key.
+    tls: Option<(String, String)>,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -63,6 +69,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     settings.deflate = Some(DeflateConfig::default());
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let mut workers = Some(cores);
+    let (mut cert, mut key) = (None, None);
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -88,6 +95,8 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 workers = Some(n);
             }
             "--threads" => workers = None,
+            "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
+            "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
             "--whole" => settings.protocol.binary_parts_from = None,
             "--no-deflate" => settings.deflate = None,
             "-h" | "--help" => return Err(String::new()),
@@ -96,7 +105,17 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             _ => addr = Some(arg),
         }
     }
-    Ok(Options { addr: addr.unwrap_or_else(|| "127.0.0.1:9001".to_string()), settings, workers })
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".to_string()),
+    };
+    if tls.is_some() {
+        // The event loops drive plain TCP only: TLS runs in the thread mode.
+        workers = None;
+    }
+    let addr = addr.unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    Ok(Options { addr, settings, workers, tls })
 }
 
 fn main() -> ExitCode {
@@ -119,20 +138,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(options: Options) -> std::io::Result<()> {
+fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let settings = options.settings;
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(tls_config(cert, key)?),
+        None => None,
+    };
     let listener = TcpListener::bind(&options.addr)?;
     // Tests and scripts read this line to learn the port: print it whole and flush it.
-    println!("listening on ws://{}", listener.local_addr()?);
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    println!("listening on {scheme}://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
     if let Some(workers) = options.workers {
-        return event_loop::serve(listener, settings, workers);
+        return Ok(event_loop::serve(listener, settings, workers)?);
     }
 
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                thread::spawn(move || echo(stream, settings));
+                let tls = tls.clone();
+                thread::spawn(move || accept_and_echo(stream, settings, tls));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
@@ -140,8 +165,28 @@ fn serve(options: Options) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Run the opening handshake on `stream`, then echo until the connection is closed.
-fn echo(stream: TcpStream, settings: Settings) {
+/// The server's TLS configuration, from PEM files.
+#[cfg(feature = "rustls")]
+type TlsConfig = std::sync::Arc<rfc6455::tls::rustls::ServerConfig>;
+/// Without the `rustls` feature there is no TLS configuration to have.
+#[cfg(not(feature = "rustls"))]
+#[derive(Clone)]
+enum TlsConfig {}
+
+#[cfg(feature = "rustls")]
+fn tls_config(cert: &str, key: &str) -> Result<TlsConfig, rfc6455::Error> {
+    rfc6455::tls::server_config_from_pem(cert, key)
+}
+
+#[cfg(not(feature = "rustls"))]
+fn tls_config(_cert: &str, _key: &str) -> Result<TlsConfig, String> {
+    Err("--tls-cert needs TLS: run with `cargo run --features rustls --example echo_server`"
+        .to_string())
+}
+
+/// Run the opening handshake (TLS's first, with `tls`), then echo until the connection is
+/// closed.
+fn accept_and_echo(stream: TcpStream, settings: Settings, tls: Option<TlsConfig>) {
     let peer = match stream.peer_addr() {
         Ok(addr) => addr.to_string(),
         Err(_) => "unknown peer".to_string(),
@@ -154,14 +199,25 @@ fn echo(stream: TcpStream, settings: Settings) {
     let choose = |request: &Request| {
         Ok(Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() })
     };
-    let mut ws = match rfc6455::accept_tcp(stream, settings, choose) {
-        Ok(ws) => ws,
-        Err(e) => {
-            // The library has already answered with the matching HTTP error status.
-            eprintln!("{peer}: {e}");
-            return;
-        }
-    };
+    // The library has already answered a bad request with the matching HTTP error status.
+    let failed = |e: Error| eprintln!("{peer}: {e}");
+    match tls {
+        #[cfg(feature = "rustls")]
+        Some(config) => match rfc6455::tls::accept_tls(stream, config, settings, choose) {
+            Ok(ws) => echo(ws, &peer),
+            Err(e) => failed(e),
+        },
+        #[cfg(not(feature = "rustls"))]
+        Some(never) => match never {},
+        None => match rfc6455::accept_tcp(stream, settings, choose) {
+            Ok(ws) => echo(ws, &peer),
+            Err(e) => failed(e),
+        },
+    }
+}
+
+/// Echo until the connection is closed.
+fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>, peer: &str) {
     loop {
         match ws.read() {
             // Queue the echo: `read` writes everything queued before it waits for more, so a
@@ -212,6 +268,10 @@ mod tests {
         assert!(options.workers.is_some(), "event loops by default");
         assert_eq!(parse(args(&["--threads", "a:1"])).expect("valid").workers, None);
         assert_eq!(parse(args(&["--workers", "3"])).expect("valid").workers, Some(3));
+        // TLS implies the thread mode, flags and address in any order.
+        let tls = parse(args(&["--tls-key", "k.pem", "a:1", "--tls-cert", "c.pem"])).expect("tls");
+        assert_eq!(tls.tls, Some(("c.pem".to_string(), "k.pem".to_string())));
+        assert_eq!((tls.addr.as_str(), tls.workers), ("a:1", None));
     }
 
     #[test]
@@ -223,6 +283,9 @@ mod tests {
             &["--verbose"],
             &["a:1", "b:2"],
             &["--workers", "0"],
+            &["--tls-cert", "c.pem"],
+            &["--tls-key", "k.pem"],
+            &["--tls-cert"],
         ] {
             assert!(parse(args(list)).is_err(), "{list:?}");
         }

@@ -1,4 +1,5 @@
-//! Shared helpers for the permessage-deflate interop tests (`interop_deflate_*.rs`): a peer
+//! Shared helpers for the permessage-deflate and TLS interop tests (`interop_deflate_*.rs`,
+//! `interop_tls_python.rs`): a peer
 //! process that is killed (by its own PID, through `Child::kill`) if a test ends early, our
 //! two servers (the std driver's loop of `examples/echo_server`'s `--threads` mode, and that
 //! example's own event loop, compiled in from `examples/echo_server/event_loop.rs`), our
@@ -11,7 +12,7 @@
 #[path = "../../examples/echo_server/event_loop.rs"]
 mod event_loop;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -20,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use rfc6455::deflate::{DeflateConfig, DeflateParams};
 use rfc6455::frame::OpCode;
-use rfc6455::handshake::{Accept, ClientRequest, Request};
-use rfc6455::{CloseCode, Error, MaybeTlsStream, Message, Settings, WebSocket};
+use rfc6455::handshake::{Accept, ClientRequest, HttpResponse, Request, Response};
+use rfc6455::{CloseCode, Error, MaybeTlsStream, Message, Settings, Transport, WebSocket};
 
 /// Payload sizes around the boundaries of the three length encodings (§5.2), plus 1 MiB.
 pub const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
@@ -202,20 +203,56 @@ pub fn std_echo_server(settings: Settings) -> (u16, Receiver<Served>) {
     (port, rx)
 }
 
-fn std_echo(stream: TcpStream, settings: Settings) -> Served {
-    let mut served =
-        Served { offers: Vec::new(), params: None, messages_echoed: 0, result: Ok(()) };
-    let choose = |request: &Request| {
-        served.offers = request.extensions().to_vec();
-        Ok(Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() })
-    };
-    let mut ws = match rfc6455::accept_tcp(stream, settings, choose) {
-        Ok(ws) => ws,
-        Err(e) => {
-            served.result = Err(format!("handshake failed: {e}"));
-            return served;
+/// [`std_echo_server`] over TLS (`examples/echo_server --threads --tls-cert … --tls-key …`).
+#[cfg(feature = "rustls")]
+pub fn std_tls_echo_server(
+    settings: Settings,
+    config: std::sync::Arc<rfc6455::tls::rustls::ServerConfig>,
+) -> (u16, Receiver<Served>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (tx, config) = (tx.clone(), config.clone());
+            thread::spawn(move || {
+                let mut offers = Vec::new();
+                let choose = |request: &Request| choose(request, &mut offers);
+                let served = match rfc6455::tls::accept_tls(stream, config, settings, choose) {
+                    Ok(ws) => echo_loop(ws, offers),
+                    Err(e) => Served::failed(format!("handshake failed: {e}")),
+                };
+                let _ = tx.send(served);
+            });
         }
-    };
+    });
+    (port, rx)
+}
+
+impl Served {
+    fn failed(reason: String) -> Served {
+        Served { offers: Vec::new(), params: None, messages_echoed: 0, result: Err(reason) }
+    }
+}
+
+/// As the example: record the offers, agree to the first subprotocol.
+fn choose(request: &Request, offers: &mut Vec<String>) -> Result<Accept, HttpResponse> {
+    *offers = request.extensions().to_vec();
+    Ok(Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() })
+}
+
+fn std_echo(stream: TcpStream, settings: Settings) -> Served {
+    let mut offers = Vec::new();
+    let choose = |request: &Request| choose(request, &mut offers);
+    match rfc6455::accept_tcp(stream, settings, choose) {
+        Ok(ws) => echo_loop(ws, offers),
+        Err(e) => Served::failed(format!("handshake failed: {e}")),
+    }
+}
+
+/// Echo until the connection is closed, recording how it went.
+fn echo_loop<S: Read + Write + Transport>(mut ws: WebSocket<S>, offers: Vec<String>) -> Served {
+    let mut served = Served { offers, params: None, messages_echoed: 0, result: Ok(()) };
     served.params = ws.connection().permessage_deflate().copied();
     let _ = ws.get_ref().set_read_timeout(Some(READ_TIMEOUT));
     loop {
@@ -318,8 +355,32 @@ pub struct ClientRun {
 /// Ping; then the close handshake. Panics (with `what`) on any difference.
 pub fn our_client_echoes(url: &str, settings: Settings, what: &str) -> ClientRun {
     let request = ClientRequest::new(url).unwrap_or_else(|e| panic!("{what}: url {url}: {e}"));
-    let (mut ws, response) = rfc6455::connect_with(request, settings)
+    let (ws, response) = rfc6455::connect_with(request, settings)
         .unwrap_or_else(|e| panic!("{what}: connect {url}: {e}"));
+    client_echo_checks(ws, response, what)
+}
+
+/// [`our_client_echoes`] to a `wss://` URL, trusting what `config` trusts.
+#[cfg(feature = "rustls")]
+pub fn our_tls_client_echoes(
+    url: &str,
+    settings: Settings,
+    config: std::sync::Arc<rfc6455::tls::rustls::ClientConfig>,
+    what: &str,
+) -> ClientRun {
+    let request = ClientRequest::new(url).unwrap_or_else(|e| panic!("{what}: url {url}: {e}"));
+    let (ws, response) = rfc6455::tls::connect_tls(request, settings, config)
+        .unwrap_or_else(|e| panic!("{what}: connect {url}: {e}"));
+    assert!(ws.get_ref().is_tls(), "{what}: {url} is not over TLS");
+    client_echo_checks(ws, response, what)
+}
+
+/// The checks of [`our_client_echoes`] on a connection already open.
+fn client_echo_checks(
+    mut ws: WebSocket<MaybeTlsStream>,
+    response: Response,
+    what: &str,
+) -> ClientRun {
     ws.get_ref().set_read_timeout(Some(READ_TIMEOUT)).expect("set_read_timeout");
     let mut run = ClientRun {
         params: ws.connection().permessage_deflate().copied(),

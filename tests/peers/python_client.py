@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Interop peer: drive an rfc6455 echo server with the `websockets` client.
 
-Usage: python_client.py ws://127.0.0.1:PORT [--deflate SPEC]
+Usage: python_client.py ws://127.0.0.1:PORT [--deflate SPEC] [--ca PEM]
+
+With a wss:// URL and --ca PEM it verifies the server against that CA only
+(Python's `ssl`: certificate chain and host name), and prints `TLS <version>`
+after the handshake.
 
 Without --deflate the client offers websockets' default permessage-deflate
 (`permessage-deflate; client_max_window_bits`) and checks that the server
@@ -196,7 +200,15 @@ def connect_kwargs(spec=None):
     if spec is not None:
         kwargs["compression"] = None
         kwargs["extensions"] = [deflate_factory(spec)]
+    if CA_FILE is not None:
+        import ssl
+
+        kwargs["ssl"] = ssl.create_default_context(cafile=CA_FILE)
     return kwargs
+
+
+# --ca: the one root a wss:// connection trusts.
+CA_FILE = None
 
 
 def run(url, spec):
@@ -214,6 +226,9 @@ def run(url, spec):
         raise
     with ws:
         ok("opening handshake")
+        if CA_FILE is not None:
+            version = getattr(ws.socket, "version", lambda: None)()
+            print(f"TLS {version}", flush=True)
         extensions = ws.response.headers.get("Sec-WebSocket-Extensions")
         if spec is None:
             if extensions is not None:
@@ -313,8 +328,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url")
     parser.add_argument("--deflate", metavar="SPEC", default=None)
+    parser.add_argument("--ca", metavar="PEM", default=None)
     args = parser.parse_args()
     faulthandler.dump_traceback_later(50, exit=True)
+    global CA_FILE
+    CA_FILE = args.ca
     try:
         status = run(args.url, args.deflate)
         if status:

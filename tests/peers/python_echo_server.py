@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Interop peer: a `websockets` echo server for rfc6455's client to talk to.
 
-Usage: python_echo_server.py [--timeout SECONDS] [--deflate SPEC]
+Usage: python_echo_server.py [--timeout SECONDS] [--deflate SPEC] [--tls-cert PEM --tls-key PEM]
+
+With --tls-cert and --tls-key it serves wss:// (Python's `ssl`, TLS 1.2 or later)
+with that certificate chain and key.
 
 Listens on 127.0.0.1 with an ephemeral port and prints, on stdout (flushed):
   PORT <n>                 once listening;
@@ -121,6 +124,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--deflate", metavar="SPEC", default=None)
+    parser.add_argument("--tls-cert", metavar="PEM", default=None)
+    parser.add_argument("--tls-key", metavar="PEM", default=None)
     args = parser.parse_args()
     global REPORT_DEFLATE
     REPORT_DEFLATE = args.deflate is not None
@@ -138,6 +143,13 @@ def main():
         if factory is not None:
             kwargs["compression"] = None
             kwargs["extensions"] = [factory]
+
+    if args.tls_cert or args.tls_key:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        kwargs["ssl"] = context
 
     with serve(handler, "127.0.0.1", 0, **kwargs) as server:
         port = server.socket.getsockname()[1]
