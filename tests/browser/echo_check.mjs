@@ -1,6 +1,12 @@
 // A real browser against an rfc6455 echo server:
 //
 //   node tests/browser/echo_check.mjs ws://127.0.0.1:PORT [--screenshot FILE.png]
+//   node tests/browser/echo_check.mjs wss://localhost:PORT --trust-cert CERT.pem
+//
+// With --trust-cert, Chromium accepts the server certificate in CERT.pem (a test certificate
+// its own root store does not know) by its public key only: the SHA-256 of its
+// SubjectPublicKeyInfo goes to --ignore-certificate-errors-spki-list, so any other
+// certificate is still refused, and Playwright's ignoreHTTPSErrors stays off.
 //
 // Launches Debian's Chromium headless through playwright-core (no browser download: the
 // executable is /usr/bin/chromium, or $CHROMIUM), loads a blank page from a tiny HTTP server of
@@ -30,6 +36,8 @@
 // page the connection fails with net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS. A page
 // served from localhost, the way a newcomer tries the echo server, is allowed.
 
+import crypto from "node:crypto";
+import fs from "node:fs";
 import http from "node:http";
 import { chromium } from "playwright-core";
 
@@ -37,9 +45,17 @@ const args = process.argv.slice(2);
 const url = args.find((a) => a.startsWith("ws://") || a.startsWith("wss://"));
 const shotAt = args.indexOf("--screenshot");
 const screenshot = shotAt >= 0 ? args[shotAt + 1] : undefined;
-if (!url || (shotAt >= 0 && !screenshot)) {
-  console.error("usage: node echo_check.mjs ws://HOST:PORT [--screenshot FILE.png]");
+const trustAt = args.indexOf("--trust-cert");
+const trustCert = trustAt >= 0 ? args[trustAt + 1] : undefined;
+if (!url || (shotAt >= 0 && !screenshot) || (trustAt >= 0 && !trustCert)) {
+  console.error("usage: node echo_check.mjs ws://HOST:PORT [--screenshot FILE.png] [--trust-cert CERT.pem]");
   process.exit(2);
+}
+// The pin of the one certificate to accept: base64(SHA-256(SubjectPublicKeyInfo)).
+const spkiPins = [];
+if (trustCert) {
+  const spki = new crypto.X509Certificate(fs.readFileSync(trustCert)).publicKey.export({ type: "spki", format: "der" });
+  spkiPins.push(crypto.createHash("sha256").update(spki).digest("base64"));
 }
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const deadlineMs = Number(process.env.RFC6455_BROWSER_TIMEOUT_MS || 30000);
@@ -317,6 +333,7 @@ try {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        ...spkiPins.map((pin) => `--ignore-certificate-errors-spki-list=${pin}`),
       ],
     });
   } catch (e) {
