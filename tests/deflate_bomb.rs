@@ -4,53 +4,14 @@
 //! state), measured by a counting allocator. The compressed frame itself still counts
 //! against `max_frame_size`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod heap_peak;
 
 use rfc6455::deflate::{Compressor, DeflateConfig, DeflateParams, INFLATE_STEP, TAIL};
 use rfc6455::frame::{FrameHeader, OpCode, encode_frame};
 use rfc6455::{Config, Connection, ProtocolError, Role};
 
-/// Tracks this thread's live heap bytes and their peak.
-struct Peak;
-
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn grew(by: usize) {
-    let _ = LIVE.try_with(|live| {
-        live.set(live.get() + by);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-fn shrank(by: usize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(by)));
-}
-
-unsafe impl GlobalAlloc for Peak {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: forwarded unchanged to the system allocator, whose contract the caller meets.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        // SAFETY: `ptr` came from `alloc` above, with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size);
-        shrank(layout.size());
-        // SAFETY: as for `alloc` and `dealloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Peak = Peak;
+static GLOBAL: heap_peak::Peak = heap_peak::Peak;
 
 /// The compressed bytes of `mib` MiB of zeros, built cheaply: with context takeover every
 /// MiB after the first compresses to the same few bytes, so two are compressed and the
@@ -97,10 +58,9 @@ fn refuse(
     let mut conn = server(config);
     conn.receive(&wire);
     drop(wire);
-    let before = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(before));
+    let before = heap_peak::reset_peak();
     let result = conn.next_event();
-    let peak = PEAK.with(Cell::get) - before;
+    let peak = heap_peak::peak() - before;
     if result.is_err() {
         assert_eq!(conn.failure().map(ProtocolError::close_code).map(|c| c.0), Some(1009));
     }

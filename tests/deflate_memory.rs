@@ -6,59 +6,16 @@
 //! generous (what zlib-rs allocates, doubled, plus the connection without the extension):
 //! they catch a leak or a doubled buffer, not a few KiB; and a smaller window must hold less.
 
+mod heap_peak;
+
 #[path = "../benches/deflate_backends/src/corpus.rs"]
 mod corpus;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use rfc6455::deflate::{DeflateConfig, DeflateParams};
 use rfc6455::{Config, Connection, Message, Role};
 
-/// Tracks this thread's live heap bytes and their peak.
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn grew(by: usize) {
-    let _ = LIVE.try_with(|live| {
-        live.set(live.get() + by);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-fn shrank(by: usize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(by)));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: forwarded unchanged to the system allocator, whose contract the caller meets.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        // SAFETY: `ptr` came from `alloc` above, with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size);
-        shrank(layout.size());
-        // SAFETY: as for `alloc` and `dealloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.with(Cell::get)
-}
+static GLOBAL: heap_peak::Peak = heap_peak::Peak;
 
 /// The extension as both ends agreed it: `bits` each way, context takeover or not.
 fn deflate(bits: u8, takeover: bool, level: u8) -> (DeflateParams, DeflateConfig) {
@@ -95,8 +52,7 @@ fn measure(extension: Option<(DeflateParams, DeflateConfig)>, message: &'static 
     client.send(Message::text(message)).expect("client send");
     let from_client = client.take_output();
 
-    let before = live();
-    PEAK.with(|p| p.set(before));
+    let before = heap_peak::reset_peak();
     let mut server = Connection::new(Role::Server, Config::default());
     if let Some((params, config)) = &extension {
         server.use_permessage_deflate(*params, config);
@@ -109,10 +65,10 @@ fn measure(extension: Option<(DeflateParams, DeflateConfig)>, message: &'static 
         Some(Message::Text(t)) => assert_eq!(t.as_str(), message),
         other => panic!("expected the text back, got {other:?}"),
     }
-    let held = live() - before;
-    let peak = PEAK.with(Cell::get) - before;
+    let held = heap_peak::live() - before;
+    let peak = heap_peak::peak() - before;
     drop(server);
-    assert_eq!(live(), before, "the connection freed all it held");
+    assert_eq!(heap_peak::live(), before, "the connection freed all it held");
     Measured { held, peak }
 }
 

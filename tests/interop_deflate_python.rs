@@ -23,53 +23,17 @@
 
 mod interop_support;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use interop_support::{
-    Peer, agreed_line, event_loop_echo_server, example_settings, our_client_echoes, std_echo_server,
+    agreed_line, event_loop_echo_server, example_settings, our_client_echoes, python_peer,
+    require_python_websockets, std_echo_server,
 };
 use rfc6455::Settings;
 use rfc6455::deflate::DeflateConfig;
 
 /// The longest any Python peer may run before it is killed.
 const PEER_DEADLINE: Duration = Duration::from_secs(60);
-
-fn python() -> String {
-    std::env::var("RFC6455_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
-
-fn peer_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("peers").join(name)
-}
-
-/// Fail loudly, with the way out, when python3 or websockets is missing.
-fn require_python_websockets() {
-    let python = python();
-    let out = Command::new(&python)
-        .args(["-c", "import websockets; print(websockets.__version__)"])
-        .stdin(Stdio::null())
-        .output();
-    match out {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "`{python}` cannot import the `websockets` package needed by the interop tests:\n{}\n\
-             run .ci/run (or bash .ci/test) or `{python} -m pip install 'websockets>=13'`",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => panic!(
-            "cannot run `{python}` ({e}); the interop tests need python3 with the `websockets` \
-             package: run .ci/run (or bash .ci/test) or `pip install 'websockets>=13'`"
-        ),
-    }
-}
-
-fn python_peer(script: &str, args: &[&str]) -> Peer {
-    let mut command = Command::new(python());
-    command.arg("-u").arg(peer_script(script)).args(args);
-    Peer::spawn(command, format!("{script} {}", args.join(" ")))
-}
 
 /// What a cell expects of the negotiation.
 #[derive(Debug, Clone, Copy)]

@@ -17,24 +17,14 @@
 mod interop_support;
 mod tls_support;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use interop_support::{Peer, our_tls_client_echoes, std_tls_echo_server};
+use interop_support::{our_tls_client_echoes, python_peer, std_tls_echo_server};
 use rfc6455::{Settings, tls};
 use tls_support::make_pki;
 
 /// The longest any Python peer may run before it is killed.
 const PEER_DEADLINE: Duration = Duration::from_secs(60);
-
-fn python_peer(script: &str, args: &[&str]) -> Peer {
-    let python = std::env::var("RFC6455_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("peers").join(script);
-    let mut command = Command::new(python);
-    command.arg("-u").arg(path).args(args);
-    Peer::spawn(command, format!("{script} {}", args.join(" ")))
-}
 
 #[test]
 fn python_client_against_our_tls_server() {

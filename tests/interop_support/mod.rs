@@ -14,6 +14,7 @@ mod event_loop;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
@@ -487,4 +488,42 @@ fn expect(ws: &mut WebSocket<MaybeTlsStream>, sent: &Message, what: &str, name: 
             Err(e) => panic!("{what}: reading the echo of {name}: {e}"),
         }
     }
+}
+
+/// The Python interpreter the interop tests run (`RFC6455_TEST_PYTHON`, else `python3`).
+pub fn python() -> String {
+    std::env::var("RFC6455_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// A peer script in `tests/peers/`.
+pub fn peer_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("peers").join(name)
+}
+
+/// Fail loudly, with the way out, when python3 or websockets is missing.
+pub fn require_python_websockets() {
+    let python = python();
+    let out = Command::new(&python)
+        .args(["-c", "import websockets; print(websockets.__version__)"])
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`{python}` cannot import the `websockets` package needed by the interop tests:\n{}\n\
+             run .ci/run (or bash .ci/test) or `{python} -m pip install 'websockets>=13'`",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => panic!(
+            "cannot run `{python}` ({e}); the interop tests need python3 with the `websockets` \
+             package: run .ci/run (or bash .ci/test) or `pip install 'websockets>=13'`"
+        ),
+    }
+}
+
+/// Start `tests/peers/<script>` with `args` under [`python`], unbuffered.
+pub fn python_peer(script: &str, args: &[&str]) -> Peer {
+    let mut command = Command::new(python());
+    command.arg("-u").arg(peer_script(script)).args(args);
+    Peer::spawn(command, format!("{script} {}", args.join(" ")))
 }
