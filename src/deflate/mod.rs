@@ -25,4 +25,6 @@ mod negotiate;
 pub use codec::{Compressor, Decompressor, INFLATE_STEP, InflateError, Inflated, TAIL};
 pub use config::{DeflateConfig, DeflateParams};
 pub use error::DeflateNegotiationError;
-pub use negotiate::{DeclinedOffer, DeflateAgreement, PERMESSAGE_DEFLATE, ServerNegotiation};
+pub use negotiate::{
+    DeclinedOffer, DeflateAgreement, PERMESSAGE_DEFLATE, ServerNegotiation, is_permessage_deflate,
+};

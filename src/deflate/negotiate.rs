@@ -126,7 +126,7 @@ impl DeflateConfig {
         &self,
         elements: impl IntoIterator<Item = &'a str>,
     ) -> Result<Option<DeflateParams>, DeflateNegotiationError> {
-        let mut ours = elements.into_iter().filter(|e| element_name(e) == PERMESSAGE_DEFLATE);
+        let mut ours = elements.into_iter().filter(|e| is_permessage_deflate(e));
         let Some(first) = ours.next() else {
             return Ok(None);
         };
@@ -152,7 +152,7 @@ impl DeflateConfig {
     ) -> ServerNegotiation {
         let mut outcome = ServerNegotiation::default();
         for (position, offer) in offers.into_iter().enumerate() {
-            if element_name(offer) != PERMESSAGE_DEFLATE {
+            if !is_permessage_deflate(offer) {
                 continue;
             }
             match self.answer(offer) {
@@ -471,6 +471,11 @@ fn window_bits(v: &str) -> Option<u8> {
 /// The extension name of an element (before the first `;`, OWS trimmed).
 fn element_name(element: &str) -> &str {
     trim_ows(element.split(';').next().unwrap_or_default())
+}
+
+/// This extension element (an offer or a response) names permessage-deflate.
+pub fn is_permessage_deflate(element: &str) -> bool {
+    element_name(element) == PERMESSAGE_DEFLATE
 }
 
 /// Write an element: the name, then the parameters in RFC 7692 §7.1's order.

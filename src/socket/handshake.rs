@@ -20,7 +20,7 @@ use super::spare::read_append;
 use super::stream::MaybeTlsStream;
 use super::transport::ReadTimer;
 use super::{Transport, WebSocket, is_timeout};
-use crate::deflate::{DeflateParams, PERMESSAGE_DEFLATE};
+use crate::deflate::{DeflateParams, is_permessage_deflate};
 use crate::error::{Error, HandshakeError};
 use crate::handshake::{
     Accept, ClientRequest, HttpResponse, Request, RequestParser, Response, ResponseParser,
@@ -264,11 +264,7 @@ where
         let Some(config) = self.io.settings.deflate else {
             return;
         };
-        let already = accept
-            .extensions
-            .iter()
-            .any(|e| e.split(';').next().is_some_and(|name| name.trim() == PERMESSAGE_DEFLATE));
-        if already {
+        if accept.extensions.iter().any(|e| is_permessage_deflate(e)) {
             return;
         }
         let negotiation = config.negotiate_offers(request.extensions().iter().map(String::as_str));
