@@ -195,7 +195,7 @@ async function exchange(pages, lines) {
 }
 
 async function scenario(result) {
-  const context = () => browser.newContext({ viewport: { width: 760, height: 540 } });
+  const context = () => browser.newContext({ viewport: { width: 720, height: 400 } });
   const pages = {};
   for (const [key, name] of [["one", "alice"], ["two", "bob"]]) {
     const page = await (await context()).newPage();
