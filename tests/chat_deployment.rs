@@ -1,7 +1,7 @@
 //! `examples/chat` deployed the way issue 12 describes it, with real components: two chat
 //! instances joined by Redis, behind nginx, and two Chromium pages talking through nginx.
 //!
-//! The test starts, each on a free loopback port and in a temporary directory of its own:
+//! The test starts, each on a free loopback port, with every file in one temporary directory:
 //!
 //! 1. `redis-server` (`--port P --bind 127.0.0.1 --save '' --appendonly no`, no config file);
 //! 2. two chat instances, the example binary (`cargo build --example chat`, run from here so
