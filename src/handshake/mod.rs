@@ -65,7 +65,7 @@ pub use error::{HandshakeError, HttpSyntax, UrlProblem};
 /// The end-of-head scan, shared with the dissector.
 pub(crate) use http::HeadScanner;
 pub use http::{Headers, HttpResponse};
-pub use request::{Accept, Request, RequestParser};
+pub use request::{Accept, HttpRequest, Request, RequestParser};
 pub use response::{ClientRequest, Response, ResponseParser};
 pub use url::WsUrl;
 

@@ -38,6 +38,24 @@ impl RequestParser {
     /// [`HandshakeError::response`] and close the connection; the parser keeps returning the
     /// same error.
     pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, HandshakeError> {
+        let result = match self.parse_http(buf) {
+            Ok(Some(head)) => head.into_handshake().map(Some),
+            other => return other.map(|_| None),
+        };
+        if let Err(err) = &result {
+            self.failed = Some(err.clone());
+        }
+        result
+    }
+
+    /// Like [`parse`](Self::parse), but stops once the head is tokenised (its HTTP syntax
+    /// and the [`Limits`] checked): the [`HttpRequest`] is not judged as an opening
+    /// handshake yet. For a server that answers plain HTTP requests on the same port (a
+    /// page, a health check) and upgrades the others with [`HttpRequest::into_handshake`].
+    pub fn parse_http(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HttpRequest>, HandshakeError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
@@ -48,12 +66,12 @@ impl RequestParser {
         result
     }
 
-    fn parse_head(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, HandshakeError> {
+    fn parse_head(&mut self, buf: &mut BytesMut) -> Result<Option<HttpRequest>, HandshakeError> {
         let Some(head_len) = self.scanner.find_end(buf, &self.limits)? else {
             return Ok(None);
         };
         let head = buf.get(..head_len).unwrap_or_default();
-        let request = Request::from_head(head, &self.limits)?;
+        let request = HttpRequest::from_head(head, &self.limits)?;
         let _ = buf.split_to(head_len);
         self.scanner.reset();
         Ok(Some(request))
@@ -93,19 +111,86 @@ const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
 );
 
-impl Request {
-    /// Tokenise a complete head (ending in the blank line) and judge it.
-    fn from_head(head: &[u8], limits: &Limits) -> Result<Request, HandshakeError> {
+/// A complete HTTP request head, tokenised by `httparse` within the [`Limits`], not yet
+/// judged as an opening handshake: from [`RequestParser::parse_http`].
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    method: String,
+    target: String,
+    /// The `1` of `HTTP/1.1`.
+    minor: u8,
+    headers: Headers,
+}
+
+impl HttpRequest {
+    /// Tokenise a complete head (ending in the blank line).
+    fn from_head(head: &[u8], limits: &Limits) -> Result<HttpRequest, HandshakeError> {
         let mut fields = header_slots(limits, head.len());
         let mut req = httparse::Request::new(&mut fields);
         check_parsed(req.parse(head), head.len(), limits)?;
-        let method = req.method.unwrap_or_default();
-        let target = req.path.unwrap_or_default();
-        let minor = req.version.unwrap_or_default();
-        let headers = Headers::from_httparse(req.headers);
-        Request::judge(method, target, minor, headers)
+        Ok(HttpRequest {
+            method: req.method.unwrap_or_default().to_owned(),
+            target: req.path.unwrap_or_default().to_owned(),
+            minor: req.version.unwrap_or_default(),
+            headers: Headers::from_httparse(req.headers),
+        })
     }
 
+    /// The method (`GET`, `POST` ...).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request-target as sent (path and query).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path part of the target (an absolute `http://host/path` target gives `/path`).
+    pub fn path(&self) -> &str {
+        path_of(&self.target)
+    }
+
+    /// The query part of the target, after `?`.
+    pub fn query(&self) -> Option<&str> {
+        query_of(&self.target)
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name)
+    }
+
+    /// All header fields.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// Whether the client asks for a WebSocket (its `Upgrade` lists `websocket`). Only a
+    /// hint for routing: [`into_handshake`](Self::into_handshake) judges the request.
+    pub fn is_websocket_upgrade(&self) -> bool {
+        self.headers.list_contains("Upgrade", "websocket")
+    }
+
+    /// Judge the head as an opening handshake (§4.2.1). On `Err`, send
+    /// [`HandshakeError::response`] and close the connection.
+    pub fn into_handshake(self) -> Result<Request, HandshakeError> {
+        Request::judge(&self.method, &self.target, self.minor, self.headers)
+    }
+}
+
+/// The path part of a request-target (an absolute `http://host/path` target gives `/path`).
+fn path_of(target: &str) -> &str {
+    let resource = absolute_path(target).unwrap_or(target);
+    resource.split_once('?').map_or(resource, |(p, _)| p)
+}
+
+/// The query part of a request-target, after `?`.
+fn query_of(target: &str) -> Option<&str> {
+    target.split_once('?').map(|(_, q)| q)
+}
+
+impl Request {
     /// §4.2.1: "If the server, while reading the handshake, finds that the client did not send
     /// a handshake that matches the description below ..., the server MUST stop processing
     /// the client's handshake and return an HTTP response with an appropriate error code".
@@ -244,13 +329,12 @@ impl Request {
 
     /// The path part of the target (an absolute `http://host/path` target gives `/path`).
     pub fn path(&self) -> &str {
-        let resource = absolute_path(&self.target).unwrap_or(&self.target);
-        resource.split_once('?').map_or(resource, |(p, _)| p)
+        path_of(&self.target)
     }
 
     /// The query part of the target, after `?`.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        query_of(&self.target)
     }
 
     /// The value of the first header named `name` (case-insensitive).
