@@ -3,6 +3,7 @@
     python3 proxy.py idle    [--read-timeout 3s|default] [--keepalive SECS] [--client-ping SECS]
                              [--observe SECS] [--repeat N]
     python3 proxy.py headers            # each setting left out in turn: what goes upstream, what the client gets
+    python3 proxy.py sse                # server-sent events through nginx, proxy_buffering off / on
     python3 proxy.py config             # print the complete configuration used
 
 idle: a Python `websockets` client (its own keepalive off unless --client-ping) connects
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 import common
 
@@ -38,6 +40,8 @@ FULL = {
     "send_timeout": "proxy_send_timeout 3s;",
     "buffering": "proxy_buffering off;",
 }
+# Only for `sse`: compression of the event stream.
+GZIP = "gzip on; gzip_types text/event-stream; gzip_min_length 0;"
 
 VARIANTS = {
     "complete": [],
@@ -49,8 +53,9 @@ VARIANTS = {
 }
 
 
-def config(dirpath, listen_port, upstream_port, leave_out=(), read_timeout="3s"):
+def config(dirpath, listen_port, upstream_port, leave_out=(), read_timeout="3s", extra=()):
     lines = dict(FULL)
+    lines.update({f"extra{i}": line for i, line in enumerate(extra)})
     for key in leave_out:
         del lines[key]
     if read_timeout == "default":
@@ -92,12 +97,12 @@ http {{
 
 
 class Nginx:
-    def __init__(self, upstream_port, leave_out=(), read_timeout="3s"):
+    def __init__(self, upstream_port, leave_out=(), read_timeout="3s", extra=()):
         self.dir = tempfile.mkdtemp(prefix="deploy-nginx-")
         self.port = common.free_port()
         path = os.path.join(self.dir, "nginx.conf")
         with open(path, "w") as f:
-            f.write(config(self.dir, self.port, upstream_port, leave_out, read_timeout))
+            f.write(config(self.dir, self.port, upstream_port, leave_out, read_timeout, extra))
         self.proc = common.Proc([NGINX, "-p", self.dir, "-c", path])
         # Ready once it accepts.
         deadline = time.monotonic() + 10
@@ -245,9 +250,97 @@ def headers(_args):
         server.stop()
 
 
+class SseUpstream:
+    """A server-sent events upstream: one event every `every` seconds, stamped with the time
+    it was written (time.monotonic(), this process's clock)."""
+
+    def __init__(self, events, every):
+        self.events = events
+        self.every = every
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(4096)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            for _ in range(self.events):
+                event = f"data: {time.monotonic():.6f}\n\n".encode()
+                conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
+                time.sleep(self.every)
+            conn.sendall(b"0\r\n\r\n")
+
+
+def read_events(port, count):
+    """GET /events through nginx; for each event, how long after its time stamp it arrived.
+    Undoes the chunked framing and, when nginx compressed the stream, the gzip."""
+    delays = []
+    with socket.create_connection(("127.0.0.1", port), 10) as conn:
+        conn.sendall(
+            f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Accept: text/event-stream\r\nAccept-Encoding: gzip\r\n\r\n".encode()
+        )
+        raw, body, text = b"", b"", ""
+        head = None
+        inflate = None
+        while len(delays) < count:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            now = time.monotonic()
+            raw += chunk
+            if head is None:
+                if b"\r\n\r\n" not in raw:
+                    continue
+                head, raw = raw.split(b"\r\n\r\n", 1)
+                if b"content-encoding: gzip" in head.lower():
+                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            # Chunked framing: SIZE\r\nDATA\r\n ...
+            while b"\r\n" in raw:
+                size_line, rest = raw.split(b"\r\n", 1)
+                size = int(size_line.split(b";")[0], 16)
+                if len(rest) < size + 2:
+                    break
+                body += rest[:size]
+                raw = rest[size + 2 :]
+            text += (inflate.decompress(body) if inflate else body).decode()
+            body = b""
+            while "\n\n" in text:
+                event, text = text.split("\n\n", 1)
+                if event.startswith("data: "):
+                    delays.append(now - float(event[6:]))
+    return delays
+
+
+def sse(args):
+    """How late each event of a server-sent events stream arrives through nginx."""
+    for buffering in ("off", "on", "off+gzip", "on+gzip"):
+        upstream = SseUpstream(events=10, every=0.5)
+        leave_out = [] if buffering.startswith("off") else ["buffering"]
+        extra = [GZIP] if buffering.endswith("gzip") else []
+        with Nginx(upstream.port, leave_out, read_timeout="60s", extra=extra) as nginx:
+            delays = read_events(nginx.port, 10)
+        common.result(
+            measure="proxy-sse",
+            proxy_buffering=buffering,
+            events=len(delays),
+            delay_ms_median=round(common.median(delays) * 1000, 1) if delays else None,
+            delay_ms_max=round(max(delays) * 1000, 1) if delays else None,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["idle", "headers", "config"])
+    parser.add_argument("what", choices=["idle", "headers", "sse", "config"])
     parser.add_argument("--read-timeout", default="3s")
     parser.add_argument("--keepalive", type=int, default=0)
     parser.add_argument("--client-ping", type=float, default=0)
@@ -258,6 +351,8 @@ def main():
         idle(args)
     elif args.what == "headers":
         headers(args)
+    elif args.what == "sse":
+        sse(args)
     else:
         print(config("DIR", 8080, 9001))
 
