@@ -4,6 +4,7 @@
                              [--observe SECS] [--repeat N]
     python3 proxy.py headers            # each setting left out in turn: what goes upstream, what the client gets
     python3 proxy.py sse                # server-sent events through nginx, proxy_buffering off / on
+    python3 proxy.py origin             # examples/chat's Origin check behind nginx, by Host setting
     python3 proxy.py config             # print the complete configuration used
 
 idle: a Python `websockets` client (its own keepalive off unless --client-ping) connects
@@ -201,12 +202,13 @@ def interesting(head):
     return [lines[0]] + [l for l in lines[1:] if l.split(":")[0].strip().lower() in keep]
 
 
-def raw_upgrade(port):
+def raw_upgrade(port, path="/", origin="http://127.0.0.1"):
     """Send a browser-like upgrade request; return the response's status line and body."""
+    origin_line = f"Origin: {origin}\r\n" if origin else ""
     request = (
-        f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n"
+        f"Sec-WebSocket-Version: 13\r\n{origin_line}\r\n"
     )
     with socket.create_connection(("127.0.0.1", port), 5) as conn:
         conn.sendall(request.encode())
@@ -338,9 +340,42 @@ def sse(args):
         )
 
 
+def origin(_args):
+    """examples/chat behind nginx: its Origin check against the Host nginx forwards. The
+    client is what a browser on a page served through nginx at 127.0.0.1:PORT sends:
+    Host 127.0.0.1:PORT and Origin http://127.0.0.1:PORT; then a page of another site, then
+    no Origin at all (not a browser)."""
+    port = common.free_port()
+    chat = common.Proc([common.example("chat"), f"127.0.0.1:{port}"], wait_for="chat listening on")
+    try:
+        for label, extra in (
+            ("proxy_set_header Host $host;", []),
+            ("proxy_set_header Host $http_host;", ["proxy_set_header Host $http_host;"]),
+            ("no Host line (nginx sends $proxy_host)", []),
+        ):
+            leave_out = [] if label.endswith("$host;") else ["host"]
+            with Nginx(port, leave_out, extra=extra) as nginx:
+                for who, sent in (
+                    ("its own page", f"http://127.0.0.1:{nginx.port}"),
+                    ("another site", "http://evil.example"),
+                    ("no Origin", None),
+                ):
+                    status, body = raw_upgrade(nginx.port, "/ws?name=origin-test", sent)
+                    common.result(
+                        measure="proxy-origin",
+                        nginx_host=label,
+                        origin=sent,
+                        who=who,
+                        response=status,
+                        response_body=body,
+                    )
+    finally:
+        chat.stop()
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["idle", "headers", "sse", "config"])
+    parser.add_argument("what", choices=["idle", "headers", "sse", "origin", "config"])
     parser.add_argument("--read-timeout", default="3s")
     parser.add_argument("--keepalive", type=int, default=0)
     parser.add_argument("--client-ping", type=float, default=0)
@@ -353,6 +388,8 @@ def main():
         headers(args)
     elif args.what == "sse":
         sse(args)
+    elif args.what == "origin":
+        origin(args)
     else:
         print(config("DIR", 8080, 9001))
 
