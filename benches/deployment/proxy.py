@@ -51,6 +51,7 @@ VARIANTS = {
     "no Connection header": ["connection"],
     "no Upgrade header": ["upgrade"],
     "no Host header": ["host"],
+    "proxy_buffering left on (the default)": ["buffering"],
 }
 
 
