@@ -97,7 +97,7 @@ async def scenario(label, port_a, port_b, messages, run):
     for c in (alice, carol, bob):
         await c.open()
     # With the backplane, presence travels every 2 s: wait for the whole room.
-    settled = await room_settles((alice, carol, bob), 3, 8 if "redis" in label else 1)
+    settled = await room_settles((alice, carol, bob), 3, 8 if label == "redis" else 1)
     text = f"{label}-hello-{run}"
     await alice.ws.send(text)
     await asyncio.sleep(1)

@@ -6,6 +6,7 @@ looked up or killed by name.
 
 import json
 import os
+import select
 import signal
 import socket
 import statistics
@@ -47,10 +48,6 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def log(*parts):
-    print(*parts, file=sys.stderr, flush=True)
-
-
 def result(**fields):
     """One machine-readable line per measurement, on stdout."""
     print("RESULT " + json.dumps(fields, sort_keys=True), flush=True)
@@ -76,6 +73,9 @@ class Proc:
     def read_until(self, needle, timeout=20):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.p.stdout], [], [], deadline - time.monotonic())
+            if not ready:
+                break
             line = self.p.stdout.readline()
             if not line:
                 if self.p.poll() is not None:
