@@ -92,7 +92,8 @@ fn http(addr: &str, request: &str) -> (String, String) {
             break;
         }
     }
-    let answer = String::from_utf8(answer).expect("UTF-8");
+    // (A 101 may come with the first frames: the status line is what counts.)
+    let answer = String::from_utf8_lossy(&answer).into_owned();
     let status = answer.lines().next().unwrap_or_default().to_owned();
     (status, answer)
 }

@@ -33,6 +33,10 @@ const MAX_NAME: usize = 32;
 /// Ping after 20 s of silence, drop after 10 s more (under nginx's 60 s idle timeout).
 const KEEPALIVE: Keepalive =
     Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(10) };
+/// The room's names go out at most this often: a burst of joins (a server restart brings
+/// every page back at once) sends one list, not one per join to everyone (N joins would
+/// cost N² names on the wire, and as many lists held in memory until written).
+const ONLINE_EVERY: Duration = Duration::from_millis(250);
 /// How long a client may take to send its HTTP request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The page, one file.
@@ -104,8 +108,11 @@ pub struct Chat {
     /// Other instances' names, and when each was last heard.
     remote: HashMap<String, (Vec<String>, Instant)>,
     next_presence: Instant,
-    /// Someone joined or left: send the room's names again.
+    /// Someone joined or left: send the room's names again, at `next_online`.
     room_changed: bool,
+    next_online: Instant,
+    /// Our own names changed: tell the other instances now, not at `next_presence`.
+    presence_due: bool,
     /// Lines this turn's clients sent: `(name, text)`.
     lines: Vec<(String, String)>,
     /// Clients with bytes queued by a broadcast, to write once at the end of the turn.
@@ -148,6 +155,8 @@ impl Chat {
             remote: HashMap::new(),
             next_presence: Instant::now(),
             room_changed: false,
+            next_online: Instant::now(),
+            presence_due: false,
             lines: Vec::new(),
             dirty: Vec::new(),
             scratch: vec![0; 16 * 1024].into_boxed_slice(),
@@ -166,6 +175,9 @@ impl Chat {
             let mut next = self.timers.peek().map(|Reverse((at, _))| *at);
             if self.backplane.is_some() {
                 next = Some(next.map_or(self.next_presence, |at| at.min(self.next_presence)));
+            }
+            if self.room_changed {
+                next = Some(next.map_or(self.next_online, |at| at.min(self.next_online)));
             }
             let timeout = next
                 .map(|at| at.saturating_duration_since(Instant::now()) + Duration::from_millis(1));
@@ -186,7 +198,9 @@ impl Chat {
             self.take_deliveries();
             self.announce_presence();
             self.send_lines();
-            if std::mem::take(&mut self.room_changed) {
+            if self.room_changed && Instant::now() >= self.next_online {
+                self.room_changed = false;
+                self.next_online = Instant::now() + ONLINE_EVERY;
                 self.send_online();
             }
             self.write_dirty();
@@ -242,6 +256,7 @@ impl Chat {
             After::Drop => {
                 if client.member().is_some_and(|m| m.present) {
                     self.room_changed = true;
+                    self.presence_due = true;
                 }
                 let _ = self.poll.registry().deregister(&mut client.stream);
                 self.clients[index] = None;
@@ -370,6 +385,7 @@ impl Chat {
         if member.present && member.conn.state() != rfc6455::State::Open {
             member.present = false;
             self.room_changed = true;
+            self.presence_due = true;
         }
         self.write_open(client, eof)
     }
@@ -380,6 +396,9 @@ impl Chat {
         if flush(&mut client.stream, &mut member.conn).is_err() {
             return After::Drop;
         }
+        // An idle member keeps no buffer: the staging buffer a room's list of names grew (the
+        // core copies payloads under 8 KiB into it) goes back to the allocator once written.
+        drop(member.conn.take_idle_output_buffer());
         if member.conn.should_close_transport() {
             // §7.1.1: the server "SHOULD initiate a TCP Close immediately" once the close
             // handshake is over (or after failing the connection, §7.1.7).
@@ -388,6 +407,7 @@ impl Chat {
             }
             if member.present {
                 self.room_changed = true;
+                self.presence_due = true;
             }
             client.phase = linger(&client.stream);
             return self.step(client);
@@ -445,6 +465,7 @@ impl Chat {
         welcome.push('}');
         let _ = conn.send(Message::text(welcome));
         self.room_changed = true;
+        self.presence_due = true;
         let member = Member { conn, name, present: true };
         Ok(Phase::Answer { bytes: response.to_bytes(), written: 0, member: Some(member) })
     }
@@ -478,9 +499,10 @@ impl Chat {
             return;
         }
         let now = Instant::now();
-        if now < self.next_presence && !self.room_changed {
+        if now < self.next_presence && !self.presence_due {
             return;
         }
+        self.presence_due = false;
         self.next_presence = now + backplane::PRESENCE_EVERY;
         let before = self.remote.len();
         self.remote
@@ -555,6 +577,7 @@ impl Chat {
                     let _ = member.conn.close(Some(CloseFrame::new(CloseCode::POLICY, "too slow")));
                     member.present = false;
                     self.room_changed = true;
+                    self.presence_due = true;
                 }
                 Err(_) => continue,
             }
