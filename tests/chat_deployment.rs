@@ -170,6 +170,20 @@ fn build_chat_example() -> PathBuf {
         .unwrap_or("debug")
         .to_owned();
     let mut command = Command::new(env!("CARGO"));
+    // Cargo runs this test with its package's variables set (CARGO_MANIFEST_DIR, CARGO_PKG_*
+    // ...). Some build scripts (ring's) ask to rerun when one changes, so an inner cargo that
+    // saw them would rebuild half the tree, and the next `cargo test` all of it again.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+            || name == "CARGO_PRIMARY_PACKAGE"
+            || name == "CARGO_TARGET_TMPDIR";
+        if set_for_tests {
+            command.env_remove(&*name);
+        }
+    }
     command
         .args(["build", "--example", "chat", "--message-format=json-render-diagnostics"])
         .arg("--manifest-path")
