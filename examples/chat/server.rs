@@ -60,6 +60,19 @@ struct Member {
     name: String,
     /// Still counted in the room (false from the moment its close handshake starts).
     present: bool,
+    /// When its connection ended (closed, failed, given up) with bytes still queued: the
+    /// client gets the close timeout from then to read them, then it is dropped.
+    ended_at: Option<Instant>,
+}
+
+impl Member {
+    /// When this member next needs attention even if its socket stays quiet.
+    fn deadline(&self) -> Option<Instant> {
+        match self.ended_at {
+            Some(at) => Some(at + self.conn.config().close_timeout),
+            None => self.conn.next_deadline(),
+        }
+    }
 }
 
 enum Phase {
@@ -265,7 +278,7 @@ impl Chat {
             After::Keep => {
                 let deadline = match &client.phase {
                     Phase::Request { deadline, .. } | Phase::Linger { deadline } => Some(*deadline),
-                    Phase::Open(member) => member.conn.next_deadline(),
+                    Phase::Open(member) => member.deadline(),
                     Phase::Answer { .. } => None,
                 };
                 // One heap entry per client and deadline: push only an earlier one (a later
@@ -415,6 +428,19 @@ impl Chat {
         if eof && member.conn.output_len() == 0 {
             return After::Drop;
         }
+        if member.conn.is_terminated() {
+            // Ended, but the client does not read what is left (our Close, say): it gets the
+            // close timeout to, then it is dropped (§7.1.1: the server closes the TCP
+            // connection; one that stopped reading must not hold it for ever). Given up
+            // (Aborted: our Close was never answered) is already past that wait.
+            let now = Instant::now();
+            let ended_at = *member.ended_at.get_or_insert(now);
+            if member.conn.state() == rfc6455::State::Aborted
+                || now >= ended_at + member.conn.config().close_timeout
+            {
+                return After::Drop;
+            }
+        }
         After::Keep
     }
 
@@ -466,7 +492,7 @@ impl Chat {
         let _ = conn.send(Message::text(welcome));
         self.room_changed = true;
         self.presence_due = true;
-        let member = Member { conn, name, present: true };
+        let member = Member { conn, name, present: true, ended_at: None };
         Ok(Phase::Answer { bytes: response.to_bytes(), written: 0, member: Some(member) })
     }
 
