@@ -109,6 +109,21 @@ pub const CLASSES: &[Class] = &[
         "_Fail_ once it finds the invalid bytes (§8.1 MUST); they are in a first fragment whose message never ends, so waiting for the end is allowed",
     ),
     class(
+        "invalid-utf8-end",
+        "close 1007",
+        "_Fail_ (§8.1 MUST): the message ends inside a code point (its last fragment cuts it short)",
+    ),
+    class(
+        "after-failure",
+        "close 1002",
+        "_Fail_ on the first frame (§5.1/§5.2 MUST); the Ping after it MUST NOT be processed (§7.1.7), so a Pong breaks §7.1.7",
+    ),
+    class(
+        "data-after-close",
+        "close (same code)",
+        "the Close is answered (§5.5.1 MUST); the client broke §5.5.1 with the Text after it; an echo after the server's Close breaks §5.5.1 (no data frame after a Close)",
+    ),
+    class(
         "close-1-byte",
         "close 1002",
         "the sender broke §5.5.1; reply with a Close (§5.5.1 MUST) or _Fail_",
@@ -263,6 +278,34 @@ pub fn make_case(rng: &mut Rng) -> Case {
             payload.extend_from_slice(bad[rng.below(bad.len() as u64) as usize]);
             expect.echo = Some(payload.clone());
             masked(RawFrame::new(OpCode::Text).payload(payload)).write_to(&mut out)
+        }
+        "invalid-utf8-end" => {
+            // Two or three fragments; the last ends with the first bytes of a code point.
+            let cut: &[&[u8]] = &[b"\xce", b"\xe2\x82", b"\xf0\x9f\x98"];
+            let mut message = text;
+            message.extend_from_slice(cut[rng.below(cut.len() as u64) as usize]);
+            let mid = rng.below(message.len() as u64) as usize;
+            let (a, b) = message.split_at(mid);
+            masked(RawFrame::new(OpCode::Text).fin(false).payload(a)).write_to(&mut out);
+            if rng.below(2) == 0 {
+                masked(RawFrame::new(OpCode::Continuation).fin(false)).write_to(&mut out);
+            }
+            masked(RawFrame::new(OpCode::Continuation).payload(b)).write_to(&mut out);
+            expect.echo = Some(message);
+        }
+        "after-failure" => {
+            let first = match rng.below(3) {
+                0 => RawFrame::new(OpCode::Text).payload(&b"x"[..]),
+                1 => masked(RawFrame::new(OpCode::Text).rsv_bits(0b010).payload(&b"x"[..])),
+                _ => masked(RawFrame::new(OpCode::from_u4(3)).payload(&b"x"[..])),
+            };
+            first.write_to(&mut out);
+            masked(RawFrame::new(OpCode::Ping).payload(text)).write_to(&mut out);
+        }
+        "data-after-close" => {
+            masked(RawFrame::new(OpCode::Close).payload(&[3u8, 232][..])).write_to(&mut out);
+            masked(RawFrame::new(OpCode::Text).payload(text)).write_to(&mut out);
+            expect.close = Some(1000);
         }
         "close-1-byte" => {
             masked(RawFrame::new(OpCode::Close).payload(&[3u8][..])).write_to(&mut out)

@@ -13,8 +13,12 @@
 //! message, not the one sent), `pong` / `pong (differs)` (likewise), `close N` (a Close with
 //! status code N; `close` without one) and then TCP closed by the server; `close N (tcp
 //! open)` when TCP stayed open for the timeout after the Close; `drop` (TCP closed, or
-//! reset, with no Close); `hang` (nothing, or not all that was owed, within the timeout).
-//! Several are joined with ` + ` in the order they came: `pong + echo`.
+//! reset, with no Close); `hang` (nothing, or not all that was owed, within the timeout);
+//! `garbage` (bytes that are no frame). Several are joined with ` + ` in the order they
+//! came: `pong + echo`, `close 1002 + pong` (a Pong after the Close). The reaction is
+//! complete once everything owed came (with nothing owed: the first echo or Pong; with a
+//! Close owed: only when TCP ends or the timeout passes); what follows is not described,
+//! so that the words never depend on how the server's bytes were cut into reads.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -52,8 +56,11 @@ pub struct Observer<'a> {
     items: Vec<String>,
     echoed: bool,
     ponged: bool,
-    closed: bool,
+    /// Where the first Close is in `items`.
+    close_item: Option<usize>,
     garbage: bool,
+    /// Everything owed came: the reaction is complete (see [`Observer::complete`]).
+    frozen: bool,
     /// An rfc6455 client core judging every byte the server sends.
     judge: Connection,
     broke: Option<&'static str>,
@@ -75,8 +82,9 @@ impl<'a> Observer<'a> {
             items: Vec::new(),
             echoed: false,
             ponged: false,
-            closed: false,
+            close_item: None,
             garbage: false,
+            frozen: false,
             judge: Connection::new(Role::Client, config),
             broke: None,
             reply: Vec::new(),
@@ -95,8 +103,8 @@ impl<'a> Observer<'a> {
                 Err(e) => self.broke = Some(e.section()),
             }
         }
-        if self.closed || self.garbage {
-            return; // nothing after a Close counts (and nothing after bytes that are no frame)
+        if self.frozen || self.garbage {
+            return;
         }
         self.buf.extend_from_slice(bytes);
         loop {
@@ -118,8 +126,7 @@ impl<'a> Observer<'a> {
                         Some(code) => format!("close {code}"),
                         None => "close".into(),
                     });
-                    self.closed = true;
-                    return;
+                    self.close_item.get_or_insert(self.items.len() - 1);
                 }
                 OpCode::Pong => {
                     let same = self.expect.pong.as_deref().is_none_or(|p| p == payload);
@@ -138,6 +145,12 @@ impl<'a> Observer<'a> {
                     }
                 }
             }
+            // Everything owed came: the reaction is complete, whatever follows (so that it
+            // does not depend on how the server's bytes were cut into reads).
+            if self.satisfied() && !self.closed() {
+                self.frozen = true;
+                return;
+            }
         }
     }
 
@@ -147,18 +160,28 @@ impl<'a> Observer<'a> {
         }
     }
 
-    /// A Close (or bytes that are no frame) came: only the end of TCP is left to see.
+    /// A Close (or bytes that are no frame) came: what else comes until TCP ends is noted
+    /// (a Pong or an echo after a Close).
     pub fn closed(&self) -> bool {
-        self.closed || self.garbage
+        self.close_item.is_some() || self.garbage
     }
 
-    /// Everything the server owes came (with nothing owed: any echo or Pong).
-    pub fn satisfied(&self) -> bool {
+    /// Everything the server owes came (nothing owed: any echo or Pong; a Close owed: never,
+    /// the Close and the end of TCP are waited for).
+    fn satisfied(&self) -> bool {
         let (echo, pong) = (self.expect.echo.is_some(), self.expect.pong.is_some());
+        if self.expect.close.is_some() {
+            return false;
+        }
         if !echo && !pong {
             return self.echoed || self.ponged;
         }
         (!echo || self.echoed) && (!pong || self.ponged)
+    }
+
+    /// The reaction is complete (everything owed came); later bytes are only kept.
+    pub fn complete(&self) -> bool {
+        self.frozen
     }
 
     /// Something came.
@@ -169,14 +192,11 @@ impl<'a> Observer<'a> {
     /// The reaction in words, given how the stream ended.
     pub fn finish(&self, end: End) -> String {
         let mut items = self.items.clone();
-        match end {
-            End::Eof if !self.closed() => items.push("drop".into()),
-            End::Quiet if self.closed() => {
-                if let Some(last) = items.last_mut() {
-                    last.push_str(" (tcp open)");
-                }
-            }
-            End::Quiet if !self.satisfied() => items.push("hang".into()),
+        let end = if self.frozen { End::Quiet } else { end };
+        match (end, self.close_item) {
+            (End::Eof, None) if !self.garbage => items.push("drop".into()),
+            (End::Quiet, Some(at)) => items[at].push_str(" (tcp open)"),
+            (End::Quiet, None) if !self.frozen && !self.garbage => items.push("hang".into()),
             _ => {}
         }
         let mut words = items.join(" + ");
@@ -226,7 +246,8 @@ pub fn request_bytes(url: &str) -> Result<Vec<u8>, String> {
 /// Read the server's bytes (after `leftover`, what came with the 101) until the reaction is
 /// complete: everything owed came, TCP ended, or `timeout` passed since `sent` (after a
 /// Close, `timeout` more for TCP to end). With `linger`, keep reading until TCP ends or
-/// the timeout, to show all the server sent. Returns the observer and when the first
+/// the timeout, to show all the server sent (the reaction's words stay those of the
+/// complete reaction). Returns the observer and when the first
 /// reaction came.
 pub fn observe<'a>(
     stream: &mut TcpStream,
@@ -253,7 +274,7 @@ pub fn observe<'a>(
                 deadline = Instant::now() + timeout;
             }
         }
-        if observer.satisfied() && !observer.closed() && !linger {
+        if observer.complete() && !linger {
             return (observer, End::Quiet, first);
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -356,6 +377,21 @@ mod tests {
         assert_eq!(words(&none, &bad_text, End::Quiet), "echo !§8.1");
         let masked = server(&[RawFrame::new(OpCode::Text).masking_key([1, 2, 3, 4])]);
         assert_eq!(words(&none, &masked, End::Quiet), "echo !§5.1");
+        // What comes after a Close is noted; what comes after a complete reaction is not.
+        let close_pong = server(&[
+            RawFrame::new(OpCode::Close).payload(&[3u8, 234][..]),
+            RawFrame::new(OpCode::Pong),
+        ]);
+        assert_eq!(words(&none, &close_pong, End::Eof), "close 1002 + pong");
+        let echo_close = server(&[
+            RawFrame::new(OpCode::Text).payload(&b"x"[..]),
+            RawFrame::new(OpCode::Close).payload(&[3u8, 234][..]),
+        ]);
+        assert_eq!(words(&none, &echo_close, End::Eof), "echo");
+        // With a Close owed, the echo before it does not end the wait.
+        let owed = Expect { close: Some(1002), ..Expect::default() };
+        assert_eq!(words(&owed, &echo_close, End::Eof), "echo + close (same code)");
+        assert_eq!(words(&owed, &echo_close[..3], End::Quiet), "echo + hang");
         // A server's Ping is a keepalive, not a reaction.
         let ping = server(&[RawFrame::new(OpCode::Ping)]);
         assert_eq!(words(&none, &ping, End::Quiet), "hang");
