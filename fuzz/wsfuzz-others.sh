@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 seed=1
 count=3000
-timeout=500
+timeout=1000
 out=target/wsfuzz-others
 peers=()
 while [ $# -gt 0 ]; do

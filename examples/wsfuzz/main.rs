@@ -13,7 +13,8 @@
 //!
 //! A run: `--seed N` (the PRNG seed; case i of a seed is always the same bytes), `--count N`
 //! (cases, default 500), `--duration S` (stop after S seconds, default 60), `--timeout MS`
-//! (how long to wait for a reaction, and after a Close for TCP to end, default 500),
+//! (how long to wait for a reaction, and after a Close for TCP to end, default 500; the
+//! opening handshake may take 5 s),
 //! `--batch N` (cases per connection, default 1: a fresh connection per case, so that one
 //! case's verdict is not another's; with a larger batch a connection is reused only after a
 //! valid case was answered), `--class A,B` (send only the cases of these classes; the others
@@ -166,7 +167,7 @@ fn one(args: &Args, bytes: &[u8], expect: &Expect) -> Result<(), String> {
     let request = observe::request_bytes(&args.url)?;
     println!("request:\n{}", String::from_utf8_lossy(&request).trim_end());
     let (mut stream, leftover) =
-        connect(&args.url, args.timeout).map_err(|e| format!("handshake: {e}"))?;
+        connect(&args.url, handshake_timeout(args)).map_err(|e| format!("handshake: {e}"))?;
     println!("\nsent after the 101 ({} bytes):\n{}\n", bytes.len(), hex(bytes));
     print!("{}", dissect::frames(bytes, Some(Role::Client)));
     let sent = Instant::now();
@@ -186,6 +187,12 @@ fn one(args: &Args, bytes: &[u8], expect: &Expect) -> Result<(), String> {
         print!("{}", dissect::frames(reply, Some(Role::Server)));
     }
     Ok(())
+}
+
+/// How long the opening handshake may take: not a reaction to a case, so not bounded by
+/// `--timeout` (a loaded machine can take longer than a reaction's timeout to accept).
+fn handshake_timeout(args: &Args) -> Duration {
+    args.timeout.max(Duration::from_secs(5))
 }
 
 /// Does the case go out (the `--class` filter)?
@@ -219,7 +226,7 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let mut pending = next();
     'outer: while pending.is_some() && start.elapsed() < args.duration {
-        let connection = connect(&args.url, args.timeout);
+        let connection = connect(&args.url, handshake_timeout(args));
         let (mut stream, mut leftover) = match connection {
             Ok(c) => c,
             Err(e) => {
@@ -227,7 +234,11 @@ fn run(args: &Args) -> Result<(), String> {
                 eprintln!("case {n}: handshake failed: {e}");
                 let reaction = "handshake failed".to_owned();
                 let ours = ours(&case.bytes, &case.expect);
-                rows.push(Row { case: n, class: case.class.into(), reaction, ours, time: None });
+                let row = Row { case: n, class: case.class.into(), reaction, ours, time: None };
+                if let Some(f) = &mut log {
+                    f.write_all(report::line(&row).as_bytes()).map_err(|e| e.to_string())?;
+                }
+                rows.push(row);
                 pending = next();
                 continue;
             }
