@@ -119,6 +119,11 @@ pub const CLASSES: &[Class] = &[
         "_Fail_ on the first frame (§5.1/§5.2 MUST); the Ping after it MUST NOT be processed (§7.1.7), so a Pong breaks §7.1.7",
     ),
     class(
+        "after-invalid-utf8",
+        "close 1007",
+        "_Fail_ on the text (§8.1 MUST); a Pong means the Ping after it was processed, which §7.1.7 forbids once the endpoint has found the invalid UTF-8",
+    ),
+    class(
         "data-after-close",
         "close (same code)",
         "the Close is answered (§5.5.1 MUST); the client broke §5.5.1 with the Text after it; an echo after the server's Close breaks §5.5.1 (no data frame after a Close)",
@@ -300,6 +305,13 @@ pub fn make_case(rng: &mut Rng) -> Case {
                 _ => masked(RawFrame::new(OpCode::from_u4(3)).payload(&b"x"[..])),
             };
             first.write_to(&mut out);
+            masked(RawFrame::new(OpCode::Ping).payload(text)).write_to(&mut out);
+        }
+        "after-invalid-utf8" => {
+            let bad: &[&[u8]] = &[b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"];
+            let mut payload = text.clone();
+            payload.extend_from_slice(bad[rng.below(bad.len() as u64) as usize]);
+            masked(RawFrame::new(OpCode::Text).payload(payload)).write_to(&mut out);
             masked(RawFrame::new(OpCode::Ping).payload(text)).write_to(&mut out);
         }
         "data-after-close" => {
