@@ -5,7 +5,7 @@
 //! key on a server frame or none on a client frame, a fragmented or oversized control frame,
 //! a declared length that lies about the payload that follows, a non-minimal length
 //! encoding, or a 64-bit length with its most significant bit set. A conforming endpoint
-//! must refuse most of these (§5.1–§5.5); `examples/wsfuzz.rs` sends them to a live server
+//! must refuse most of these (§5.1–§5.5); `examples/wsfuzz/` sends them to a live server
 //! and reports how it reacted.
 //!
 //! ```
