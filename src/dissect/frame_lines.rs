@@ -155,10 +155,18 @@ pub(super) fn field_lines(
     };
     let _ =
         writeln!(out, "  opcode: 0x{:x} ({}{context})", h.opcode.as_u4(), opcode_name(h.opcode));
-    let mask = if h.is_masked() {
-        "masked, as every frame from a client must be: §5.3"
-    } else {
-        "not masked, as every frame from a server must be: §5.1"
+    // The note names the rule the sender kept; a sender that broke it gets the violation's
+    // own line below, and the note says which rule instead of claiming it was kept.
+    let broke = |wanted: &ProtocolError| violations.iter().any(|v| v == wanted);
+    let mask = match h.is_masked() {
+        true if broke(&ProtocolError::MaskedFrameFromServer) => {
+            "masked, though no frame from a server may be: §5.1"
+        }
+        true => "masked, as every frame from a client must be: §5.3",
+        false if broke(&ProtocolError::UnmaskedFrameFromClient) => {
+            "not masked, though every frame from a client must be: §5.1"
+        }
+        false => "not masked, as every frame from a server must be: §5.1",
     };
     let _ = writeln!(out, "  MASK: {} ({mask})", u8::from(h.is_masked()));
     let form = match h.length_form {
