@@ -9,6 +9,10 @@
 //! - `nonminimal`: rfc6455's own `Config::reject_non_minimal_lengths = false`. It must get
 //!   NON-STRICT (a non-minimal length tolerated) on exactly the cases tagged
 //!   `TAG_NON_MINIMAL` (group B.2).
+//!
+//! The verdicts checked are the strict ones; on the ids Autobahn shares with us, Autobahn's
+//! verdicts must also change on exactly the protected cases (for `utf8`, its group 6 cases
+//! with invalid UTF-8; for `nonminimal`, none: group B is ours).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{Read, Write};
