@@ -75,12 +75,28 @@ fn add_subgroup(
                 corpus.describe(),
                 corpus.size(),
             ),
-            steps: vec![Step::DeflateEchoes { corpus, len, count, frag }],
+            // Autobahn's onOpen: closeAfter(WAITSECS), then the first message (none, and a
+            // Close at once, when the extension was not agreed: UNIMPLEMENTED).
+            steps: vec![
+                Step::CloseAfter(wait_secs * 1000),
+                Step::DeflateEchoes { corpus, len, count, frag },
+            ],
             expect: Expect::DeflateEcho { count, wait_secs },
             only: None,
             tags: 0,
             handshake: None,
             deflate: Some(Deflate { offers: offers.to_vec(), accept }),
+            autobahn: Some(Autobahn {
+                expected: vec![],
+                close: ExpectClose {
+                    closed_by_me: true,
+                    codes: vec![1000],
+                    require_clean: true,
+                    wrong_endpoint_fatal: false,
+                },
+                suppress_close: false,
+                rule: Rule::Stream { wait_secs },
+            }),
         });
     }
 }

@@ -11,30 +11,42 @@
 //! cargo run --release --example conformance -- list [client|server]
 //! ```
 //!
-//! Every case is data (`cases.rs`): the frames to send, valid or not, how the bytes are
-//! chopped and paced, and the acceptable outcomes. The runner (`runner.rs`) sends them over a
-//! fresh connection per case and records what the peer does; `verdict.rs` judges it (OK,
-//! NON-STRICT, FAILED, INFORMATIONAL); `report.rs` writes a summary per group, a JSON report
-//! and an HTML page with each case's wire log. `--expect FILE` compares the verdicts with a
-//! checked-in "case id → verdict" map and exits non-zero on any difference.
+//! Every case is data (`cases*.rs`): the frames to send, valid or not, how the bytes are
+//! chopped and paced, and the acceptable outcomes; a case that Autobahn|Testsuite also has
+//! (same id) carries Autobahn's own expectation and timers, read from its case sources. The
+//! runner (`runner.rs`) sends them over a fresh connection per case, as Autobahn would for
+//! its ids, and records what the peer does. Each case gets two verdicts: the one Autobahn
+//! gives (`autobahn.rs`: `behavior` and `behaviorClose`, for the shared ids) and the strict
+//! one (`verdict.rs`: Autobahn's, or worse where this project checks more: fail-fast, close
+//! codes, non-minimal lengths …). `report.rs` writes a summary per group with both, a JSON
+//! report and an HTML page with each case's wire log. `--expect FILE` compares the verdicts
+//! with a checked-in file (`expect.rs`) and exits non-zero on any difference; `--rationale
+//! FILE` requires a reason for every non-OK Autobahn verdict.
 //!
 //! Hidden: `mutant utf8|nonminimal` runs client mode against an in-process server built on
 //! rfc6455 with one check switched off, and asserts that exactly the cases that check
 //! protects change verdict (the suite judges real implementations correctly).
 
+mod autobahn;
 mod cases;
+mod cases_close;
 mod cases_deflate;
+mod cases_extra;
+mod cases_framing;
+mod cases_limits;
+mod cases_utf8;
 mod corpus;
+mod expect;
 mod handshake;
 mod model;
 mod mutant;
 mod pmce;
 mod report;
 mod runner;
+mod serve;
 mod verdict;
 mod wire;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -43,7 +55,7 @@ use std::time::{Duration, Instant};
 
 use model::{Case, Handshake, Only};
 use report::{CaseResult, RunInfo};
-use runner::{Session, Windows};
+use runner::{Observed, Session, Windows};
 use verdict::Verdict;
 use wire::{Wire, WireLog};
 
@@ -53,6 +65,7 @@ struct Options {
     report_dir: Option<PathBuf>,
     expect: Option<PathBuf>,
     write_expect: Option<PathBuf>,
+    rationale: Option<PathBuf>,
     jobs: usize,
     timeout: Duration,
     windows: Windows,
@@ -70,7 +83,10 @@ options:
                     instead of the generated stand-ins of the same kind and size
   --report-dir DIR  where report.json and index.html go (default target/conformance/MODE)
   --expect FILE     compare verdicts with FILE (a JSON object id -> verdict); exit 1 on any difference
-  --write-expect FILE  write the verdicts of this run as an expectations file
+  --write-expect FILE  write the verdicts of this run as an expectations file (alternatives
+                    \"A|B\" already in FILE are kept where they still hold)
+  --rationale FILE  every case whose Autobahn verdicts are not both OK needs its row in FILE
+                    (a Markdown table | peer | case | behavior | behaviorClose | why |)
   --jobs N          client mode: cases run in parallel (default 1)
   --timeout S       server mode: give up when no client connects for S seconds (default 60)
   --window-ms MS    how long a peer may take to fail or close (default 3000)
@@ -95,6 +111,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         report_dir: None,
         expect: None,
         write_expect: None,
+        rationale: None,
         jobs: 1,
         timeout: Duration::from_secs(60),
         windows: Windows {
@@ -115,6 +132,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "--report-dir" => opts.report_dir = Some(value()?.into()),
             "--expect" => opts.expect = Some(value()?.into()),
             "--write-expect" => opts.write_expect = Some(value()?.into()),
+            "--rationale" => opts.rationale = Some(value()?.into()),
             "--jobs" => opts.jobs = value()?.parse().map_err(|_| "--jobs needs a number")?,
             "--timeout" => {
                 opts.timeout =
@@ -140,7 +158,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "server" => {
             let addr = positional.first().ok_or("server mode needs an address to listen on")?;
             let cases = select(cases::for_mode(false), &opts);
-            let (agent, results) = run_server(addr, &cases, &opts)?;
+            let (agent, results) = serve::run_server(addr, &cases, &opts)?;
             finish(RunInfo { mode: "server".into(), target: agent }, results, &opts)
         }
         "list" => {
@@ -169,7 +187,35 @@ fn select(cases: Vec<Case>, opts: &Options) -> Vec<Case> {
 fn print_result(r: &CaseResult, n: usize, total: usize, quiet: bool) {
     if !quiet || r.verdict == Verdict::Failed || r.verdict == Verdict::NonStrict {
         let reason: String = r.reason.chars().take(160).collect();
-        println!("[{n:>3}/{total}] {:<8} {:<13} {reason}", r.id, r.verdict.as_str());
+        println!(
+            "[{n:>3}/{total}] {:<8} Autobahn {:<24} strict {:<13} {reason}",
+            r.id,
+            r.autobahn_str(),
+            r.verdict.as_str()
+        );
+    }
+}
+
+/// Both verdicts of a case that ran over a session.
+pub fn judge_session(
+    case: &Case,
+    obs: &Observed,
+    client: bool,
+    start: Instant,
+    wire: Vec<String>,
+) -> CaseResult {
+    let (own, reason) = verdict::judge(&case.expect, obs, client);
+    let autobahn = obs.ab.as_ref().map(|a| autobahn::judge(a, client));
+    let (verdict, reason) = verdict::strict(own, reason, autobahn.as_ref());
+    CaseResult {
+        id: case.id.clone(),
+        group: case.group().to_string(),
+        desc: case.desc.clone(),
+        autobahn,
+        verdict,
+        reason,
+        millis: start.elapsed().as_millis(),
+        wire,
     }
 }
 
@@ -200,46 +246,48 @@ fn run_client(url: &str, cases: &[Case], opts: &Options) -> Vec<CaseResult> {
 fn run_client_case(url: &str, case: &Case, windows: Windows) -> CaseResult {
     let start = Instant::now();
     let mut log = WireLog::new(start);
-    let (verdict, reason, wire) = if let Some(Handshake::Request { raw, chop }) = &case.handshake {
-        let (v, r) =
+    let ms = || start.elapsed().as_millis();
+    if let Some(Handshake::Request { raw, chop }) = &case.handshake {
+        let (verdict, reason) =
             handshake::run_http_case(url, raw, *chop, &case.expect, windows.fail, &mut log);
-        (v, r, log.lines())
-    } else {
-        match open_client(url, case, &mut log) {
-            Err(e) => (Verdict::Failed, format!("opening handshake failed: {e}"), log.lines()),
-            Ok((stream, leftover, deflate)) => {
-                let head = log.lines();
-                match Wire::new(stream, true, leftover, start) {
-                    Err(e) => (Verdict::Failed, format!("socket setup: {e}"), head),
-                    Ok(wire) => {
-                        let mut session = Session::new(wire, start, windows);
-                        if let Some((agreed, note)) = deflate {
-                            session = session.with_deflate(agreed, note);
-                        }
-                        session.run(case);
-                        let (v, r) = verdict::judge(&case.expect, &session.obs, true);
-                        let mut lines = head;
-                        lines.extend(session.wire.log.lines());
-                        session.wire.finish();
-                        (v, r, lines)
+        return CaseResult {
+            id: case.id.clone(),
+            group: case.group().to_string(),
+            desc: case.desc.clone(),
+            autobahn: None,
+            verdict,
+            reason,
+            millis: ms(),
+            wire: log.lines(),
+        };
+    }
+    match open_client(url, case, &mut log) {
+        Err(e) => {
+            CaseResult::failed(case, format!("opening handshake failed: {e}"), ms(), log.lines())
+        }
+        Ok((stream, leftover, deflate)) => {
+            let head = log.lines();
+            match Wire::new(stream, true, leftover, start) {
+                Err(e) => CaseResult::failed(case, format!("socket setup: {e}"), ms(), head),
+                Ok(wire) => {
+                    let mut session = Session::new(wire, start, windows);
+                    if let Some((agreed, note)) = deflate {
+                        session = session.with_deflate(agreed, note);
                     }
+                    session.run(case);
+                    let mut lines = head;
+                    lines.extend(session.wire.log.lines());
+                    let r = judge_session(case, &session.obs, true, start, lines);
+                    session.wire.finish();
+                    r
                 }
             }
         }
-    };
-    CaseResult {
-        id: case.id.clone(),
-        group: case.group().to_string(),
-        desc: case.desc.clone(),
-        verdict,
-        reason,
-        millis: start.elapsed().as_millis(),
-        wire,
     }
 }
 
 /// The agreed permessage-deflate of a case (None: declined), and the story in words.
-type Negotiated = (Option<pmce::Agreed>, String);
+pub type Negotiated = (Option<pmce::Agreed>, String);
 
 /// Client mode: the opening handshake of a case; groups 12 and 13 offer permessage-deflate
 /// (Autobahn's `perMessageCompressionOffers`) and accept any valid answer.
@@ -268,276 +316,6 @@ fn open_client(
     Ok((stream, leftover, Some((agreed, note))))
 }
 
-/// Server mode, groups 12 and 13: the client's offers through the case's accept function.
-fn accept_offers(
-    request: &rfc6455::handshake::Request,
-    d: &model::Deflate,
-) -> Result<Negotiated, String> {
-    let header: Vec<String> = request
-        .headers()
-        .get_all("Sec-WebSocket-Extensions")
-        .map(|v| String::from_utf8_lossy(v).trim().to_string())
-        .collect();
-    let header = header.join(", ");
-    let offers = pmce::parse_offers(&header).map_err(|e| {
-        format!("the client's permessage-deflate offer is invalid ({e}); as Autobahn, we refuse the handshake")
-    })?;
-    let agreed = d.accept.choose(&offers);
-    let note = match &agreed {
-        Some(a) => format!("the client offered {header:?}; we agreed to {:?}", a.response_value()),
-        None if offers.is_empty() => format!(
-            "the client did not offer permessage-deflate (Sec-WebSocket-Extensions: {header:?})"
-        ),
-        None => format!(
-            "no offer of the client ({header:?}) meets Autobahn's accept function {}",
-            d.accept.describe()
-        ),
-    };
-    Ok((agreed, note))
-}
-
-/// Server mode: Autobahn's client protocol.
-fn run_server(
-    addr: &str,
-    cases: &[Case],
-    opts: &Options,
-) -> Result<(String, Vec<CaseResult>), String> {
-    let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!(
-        "conformance server: {} cases on ws://{local} (GET /getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A)",
-        cases.len()
-    );
-    let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
-    let mut agent = String::from("unknown");
-    let mut last_activity = Instant::now();
-    let mut done = 0;
-    loop {
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if last_activity.elapsed() > opts.timeout {
-                    eprintln!("conformance server: no client for {:?}; giving up", opts.timeout);
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            }
-            Err(e) => return Err(format!("accept: {e}")),
-        };
-        last_activity = Instant::now();
-        let start = Instant::now();
-        let mut stream = stream;
-        let _ = stream.set_nonblocking(false);
-        let (request, leftover) =
-            match handshake::read_request(&mut stream, Duration::from_secs(10)) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("conformance server: {e}");
-                    continue;
-                }
-            };
-        let path = request.path().to_string();
-        let query = request.query().unwrap_or("").to_string();
-        let param = |name: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-                .map(percent_decode)
-        };
-        if let Some(a) = param("agent") {
-            agent = a;
-        }
-        match path.as_str() {
-            "/getCaseCount" => {
-                let _ = std::io::Write::write_all(
-                    &mut stream,
-                    &handshake::response_bytes(&request, None),
-                );
-                if let Ok(mut w) = Wire::new(stream, false, leftover, start) {
-                    let _ = w.send_frame(model::TEXT, cases.len().to_string().as_bytes());
-                    let mut s = Session::new(w, start, opts.windows);
-                    s.run(&Case {
-                        id: String::new(),
-                        desc: String::new(),
-                        steps: vec![],
-                        expect: model::Expect::CloseReply {
-                            codes: vec![Some(1000)],
-                            before: vec![],
-                        },
-                        only: None,
-                        tags: 0,
-                        handshake: None,
-                        deflate: None,
-                    });
-                    s.wire.finish();
-                }
-            }
-            "/runCase" => {
-                let n: usize = param("case").and_then(|c| c.parse().ok()).unwrap_or(0);
-                let Some(case) = n.checked_sub(1).and_then(|i| cases.get(i)) else {
-                    let _ = std::io::Write::write_all(
-                        &mut stream,
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                    continue;
-                };
-                let bad = match &case.handshake {
-                    Some(Handshake::Response(bad)) => Some(*bad),
-                    _ => None,
-                };
-                let mut log = WireLog::new(start);
-                log.push("←", format!("HTTP GET {path}?{query}"));
-                let deflate = match case.deflate.as_ref().map(|d| accept_offers(&request, d)) {
-                    Some(Err(e)) => {
-                        let _ = std::io::Write::write_all(
-                            &mut stream,
-                            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                        );
-                        log.push("→", "HTTP 400 Bad Request".into());
-                        let r = CaseResult {
-                            id: case.id.clone(),
-                            group: case.group().to_string(),
-                            desc: case.desc.clone(),
-                            verdict: Verdict::Failed,
-                            reason: e,
-                            millis: start.elapsed().as_millis(),
-                            wire: log.lines(),
-                        };
-                        done += 1;
-                        print_result(&r, done, cases.len(), opts.quiet);
-                        results[n - 1] = Some(r);
-                        continue;
-                    }
-                    Some(Ok(negotiated)) => Some(negotiated),
-                    None => None,
-                };
-                let response = match &deflate {
-                    Some((agreed, _)) => handshake::response_with_extension(
-                        &request,
-                        agreed.map(|a| a.response_value()).as_deref(),
-                    ),
-                    None => handshake::response_bytes(&request, bad),
-                };
-                log.push(
-                    "→",
-                    format!(
-                        "HTTP {}",
-                        String::from_utf8_lossy(&response).lines().next().unwrap_or("")
-                    ),
-                );
-                let (verdict, reason, wire) =
-                    if let Err(e) = std::io::Write::write_all(&mut stream, &response) {
-                        (Verdict::Failed, format!("writing the handshake answer: {e}"), log.lines())
-                    } else {
-                        match Wire::new(stream, false, leftover, start) {
-                            Err(e) => (Verdict::Failed, format!("socket setup: {e}"), log.lines()),
-                            Ok(w) => {
-                                let mut s = Session::new(w, start, opts.windows);
-                                if let Some((agreed, note)) = deflate {
-                                    s = s.with_deflate(agreed, note);
-                                }
-                                s.run(case);
-                                let (v, r) = verdict::judge(&case.expect, &s.obs, false);
-                                let mut lines = log.lines();
-                                lines.extend(s.wire.log.lines());
-                                s.wire.finish();
-                                (v, r, lines)
-                            }
-                        }
-                    };
-                let r = CaseResult {
-                    id: case.id.clone(),
-                    group: case.group().to_string(),
-                    desc: case.desc.clone(),
-                    verdict,
-                    reason,
-                    millis: start.elapsed().as_millis(),
-                    wire,
-                };
-                done += 1;
-                print_result(&r, done, cases.len(), opts.quiet);
-                results[n - 1] = Some(r);
-            }
-            "/updateReports" => {
-                let _ = std::io::Write::write_all(
-                    &mut stream,
-                    &handshake::response_bytes(&request, None),
-                );
-                if let Ok(w) = Wire::new(stream, false, leftover, start) {
-                    let mut s = Session::new(w, start, opts.windows);
-                    s.run(&Case {
-                        id: String::new(),
-                        desc: String::new(),
-                        steps: vec![],
-                        expect: model::Expect::CloseReply {
-                            codes: vec![Some(1000)],
-                            before: vec![],
-                        },
-                        only: None,
-                        tags: 0,
-                        handshake: None,
-                        deflate: None,
-                    });
-                    s.wire.finish();
-                }
-                break;
-            }
-            other => {
-                eprintln!("conformance server: unknown path {other}");
-                let _ = std::io::Write::write_all(
-                    &mut stream,
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-            }
-        }
-        last_activity = Instant::now();
-    }
-    // Cases the client never ran are FAILED.
-    let results = results
-        .into_iter()
-        .zip(cases)
-        .map(|(r, c)| {
-            r.unwrap_or_else(|| CaseResult {
-                id: c.id.clone(),
-                group: c.group().to_string(),
-                desc: c.desc.clone(),
-                verdict: Verdict::Failed,
-                reason: "the client under test never ran this case".into(),
-                millis: 0,
-                wire: vec![],
-            })
-        })
-        .collect();
-    Ok((agent, results))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn finish(info: RunInfo, results: Vec<CaseResult>, opts: &Options) -> Result<ExitCode, String> {
     println!("\n{}", report::summary(&results));
     let dir = opts
@@ -547,25 +325,32 @@ fn finish(info: RunInfo, results: Vec<CaseResult>, opts: &Options) -> Result<Exi
     report::write_reports(&dir, &info, &results)
         .map_err(|e| format!("writing the reports into {}: {e}", dir.display()))?;
     println!("reports: {}/report.json, {}/index.html", dir.display(), dir.display());
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
+    };
     if let Some(path) = &opts.write_expect {
-        std::fs::write(path, report::expectations_json(&results))
+        let old = match std::fs::read_to_string(path) {
+            Ok(text) => expect::parse_expectations(&text).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let order: Vec<String> = cases::all().into_iter().map(|c| c.id).collect();
+        std::fs::write(path, expect::expectations_json(&results, &old, &order))
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
         println!("expectations written to {}", path.display());
     }
+    let mut failed = false;
     if let Some(path) = &opts.expect {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let expected =
-            report::parse_expectations(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let expected = expect::parse_expectations(&read(path)?)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let selected = |id: &str| {
             opts.cases.as_ref().is_none_or(|p| model::id_selected_by(id, p))
                 && opts.skip.as_ref().is_none_or(|p| !model::id_selected_by(id, p))
         };
-        let diffs = report::compare(&results, &expected, &selected);
+        let diffs = expect::compare(&results, &expected, &selected);
         if diffs.is_empty() {
             println!("all {} verdicts match {}", results.len(), path.display());
         } else {
-            println!("{} verdict(s) differ from {}:", diffs.len(), path.display());
+            println!("{} case(s) differ from {}:", diffs.len(), path.display());
             for d in &diffs {
                 println!("  {d}");
             }
@@ -578,10 +363,26 @@ fn finish(info: RunInfo, results: Vec<CaseResult>, opts: &Options) -> Result<Exi
                     path.display()
                 );
             }
-            return Ok(ExitCode::from(1));
+            failed = true;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(path) = &opts.rationale {
+        // The role of the implementation under test: a server when we ran as the client.
+        let peer = if info.mode == "client" { "server" } else { "client" };
+        let rows = expect::parse_rationale(&read(path)?);
+        let problems = expect::check_rationale(&results, &rows, peer);
+        if problems.is_empty() {
+            let n = results.iter().filter(|r| r.autobahn.as_ref().is_some_and(|a| !a.ok())).count();
+            println!("every non-OK Autobahn verdict ({n}) has its rationale in {}", path.display());
+        } else {
+            println!("{} rationale problem(s) in {}:", problems.len(), path.display());
+            for p in &problems {
+                println!("  {p}");
+            }
+            failed = true;
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Cases a mode runs, exposed for the mutant checks.

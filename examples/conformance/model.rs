@@ -5,6 +5,7 @@ use rfc6455::frame::LengthForm;
 
 pub use crate::corpus::Corpus;
 pub use crate::pmce::{Offer, ServerAccept};
+pub use crate::verdict::Verdict;
 
 /// Opcodes, as the 4-bit numbers of §5.2 (any value can be sent).
 pub const CONT: u8 = 0x0;
@@ -120,6 +121,10 @@ pub struct FrameSpec {
     pub payload: Payload,
     pub len: Len,
     pub mask: Mask,
+    /// A Close sent the way Autobahn's `sendClose`/`sendCloseFrame` sends one: it opens the
+    /// closing handshake (our side is CLOSING, `closedByMe`). A Close sent with its raw
+    /// `sendFrame(opcode = 8)` does not.
+    pub closing: bool,
 }
 
 impl FrameSpec {
@@ -131,7 +136,12 @@ impl FrameSpec {
             payload: payload.into(),
             len: Len::Minimal,
             mask: Mask::Role,
+            closing: false,
         }
+    }
+    pub fn closing(mut self) -> Self {
+        self.closing = true;
+        self
     }
     pub fn fin(mut self, fin: bool) -> Self {
         self.fin = fin;
@@ -160,8 +170,20 @@ pub enum Chop {
     PerFrame { delay_ms: u64 },
     /// The concatenated bytes in writes of `size` bytes, `delay_ms` apart.
     Bytes { size: usize, delay_ms: u64 },
-    /// One frame, cut at these payload offsets, each write `delay_ms` after the previous.
-    Cuts { at: Vec<usize>, delay_ms: u64 },
+    /// The frames cut at these offsets of the first frame's payload, each write `delay_ms`
+    /// after the previous, written at once (no send queue: a reply of ours goes out between
+    /// two cuts, even inside our unfinished frame, as Autobahn's `sendMessageFrameData`
+    /// lets it). Before cut `i` (from 1), Autobahn's `("timeout", marks[i - 1])` is
+    /// recorded if the connection is still open; if not, the rest is not sent.
+    Cuts { at: Vec<usize>, delay_ms: u64, marks: Vec<&'static str> },
+}
+
+impl Chop {
+    /// Autobahn's send queue (`chopsize`, `sync = True`): the writes go out one reactor
+    /// turn apart, and a frame of ours queued meanwhile (a Pong, a Close) waits behind them.
+    pub fn queued(&self) -> bool {
+        matches!(self, Chop::PerFrame { .. } | Chop::Bytes { .. })
+    }
 }
 
 /// One step of a case.
@@ -171,13 +193,26 @@ pub enum Step {
         frames: Vec<FrameSpec>,
         chop: Chop,
     },
-    /// Wait this many milliseconds (shortened if the peer ends the connection).
+    /// Wait this many milliseconds (shortened if the peer ends the connection). In a case
+    /// shared with Autobahn, its `continueLater`: the steps after it run only while the
+    /// connection is not closed.
     Wait(u64),
-    /// Send `count` messages one at a time, each after the echo of the previous (latency).
+    /// Autobahn's `killAfter`: this many milliseconds from here, if the connection is still
+    /// not closed, fail it (a Close 1001 "Going Away"; when already closing, drop TCP).
+    KillAfter(u64),
+    /// Autobahn's `closeAfter`: this many milliseconds from here, if the connection is
+    /// still open, start the closing handshake with a Close without payload.
+    CloseAfter(u64),
+    /// Autobahn's `("timeout", tag)`: recorded in `received` while the connection is open;
+    /// once it is not, the rest of the case is not sent (6.4).
+    Mark(&'static str),
+    /// Send `count` messages one at a time, each after the echo of the previous (latency):
+    /// `fill` repeated to `size` bytes.
     RoundTrips {
         count: usize,
         opcode: u8,
         size: usize,
+        fill: &'static [u8],
     },
     /// Groups 12 and 13: `count` compressed messages, one at a time, each after the echo of
     /// the previous: the next `len` units of `corpus`, compressed as one message and cut
@@ -286,6 +321,72 @@ pub struct Case {
     pub handshake: Option<Handshake>,
     /// Groups 12 and 13 only: negotiate permessage-deflate.
     pub deflate: Option<Deflate>,
+    /// How Autobahn|Testsuite judges this case, for the ids it shares with us (None: a
+    /// case of ours only).
+    pub autobahn: Option<Autobahn>,
+}
+
+/// What Autobahn records in a case's `received` list.
+#[derive(Clone, Debug)]
+pub enum Rx {
+    /// `("message", payload, isBinary)`
+    Message { binary: bool, data: Payload },
+    /// `("pong", payload)`
+    Pong(Payload),
+    /// `("timeout", tag)`: a `continueLater` part ran while the connection was open.
+    Timeout(&'static str),
+}
+
+/// A case's `expectedClose`.
+#[derive(Clone, Debug)]
+pub struct ExpectClose {
+    /// `closedByMe`: Autobahn (we) must be the one to start the closing handshake.
+    pub closed_by_me: bool,
+    /// `closeCode`: the codes the peer's Close may carry (no code is always accepted).
+    pub codes: Vec<u16>,
+    /// `requireClean`: the closing handshake must complete, and the server drop TCP.
+    pub require_clean: bool,
+    /// `closedByWrongEndpointIsFatal` (group 6): a close by the wrong side fails `behavior`.
+    pub wrong_endpoint_fatal: bool,
+}
+
+/// How a case turns what happened into Autobahn's `behavior`.
+#[derive(Clone, Copy, Debug)]
+pub enum Rule {
+    /// `Case.onConnectionLost`: the verdict whose `expected` list equals `received`.
+    Compare,
+    /// Group 7 (`onConnectionLost` of case7_*): as `Compare`, and a close with the wrong
+    /// code (WRONG CODE) also fails `behavior`.
+    WrongCodeFails,
+    /// 7.1.6, 7.13: INFORMATIONAL, `behavior` and `behaviorClose`, whatever happened.
+    Informational,
+    /// 9.1–9.6 (`onMessage` of case9_*): OK once a message of this kind and length came
+    /// back; each message that comes back closes the connection (code 1000).
+    EchoLength { binary: bool, len: usize },
+    /// 9.7, 9.8, 12, 13: the step that sends the messages one by one says (OK when every
+    /// echo came back right, FAILED at the first wrong one or when the case's
+    /// `closeAfter(wait_secs)` came first).
+    Stream { wait_secs: u64 },
+}
+
+/// Autobahn|Testsuite's judgement of a case it shares with us, as its case class states it
+/// (`autobahntestsuite/case/caseN_M.py`); the timers are steps (`KillAfter`, `CloseAfter`).
+#[derive(Clone, Debug)]
+pub struct Autobahn {
+    /// `self.expected`: each verdict with the `received` list that earns it.
+    pub expected: Vec<(Verdict, Vec<Rx>)>,
+    pub close: ExpectClose,
+    /// `suppressClose`: no Close of ours when `received` matches.
+    pub suppress_close: bool,
+    pub rule: Rule,
+}
+
+impl Autobahn {
+    /// `self.expected[Case.NON_STRICT] = rx`.
+    pub fn with_non_strict(mut self, rx: Vec<Rx>) -> Autobahn {
+        self.expected.push((Verdict::NonStrict, rx));
+        self
+    }
 }
 
 impl Case {
@@ -308,7 +409,7 @@ impl Case {
                 Step::Send { frames, .. } => frames.iter().map(|f| f.payload.len()).sum(),
                 Step::RoundTrips { count, size, .. } => count * size,
                 Step::DeflateEchoes { count, len, .. } => count * len,
-                Step::Wait(_) => 0,
+                Step::Wait(_) | Step::KillAfter(_) | Step::CloseAfter(_) | Step::Mark(_) => 0,
             })
             .sum()
     }

@@ -9,6 +9,10 @@
 //! - `nonminimal`: rfc6455's own `Config::reject_non_minimal_lengths = false`. It must get
 //!   NON-STRICT (a non-minimal length tolerated) on exactly the cases tagged
 //!   `TAG_NON_MINIMAL` (group B.2).
+//!
+//! The verdicts checked are the strict ones; on the ids Autobahn shares with us, Autobahn's
+//! verdicts must also change on exactly the protected cases (for `utf8`, its group 6 cases
+//! with invalid UTF-8; for `nonminimal`, none: group B is ours).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{Read, Write};
@@ -248,7 +252,34 @@ pub fn check(kind: &str, opts: &crate::Options) -> Result<ExitCode, String> {
         protected.len(),
         changed.len()
     );
-    if extra.is_empty() && missed.is_empty() && wrong_verdict.is_empty() {
+    // Autobahn's verdicts, on the ids it shares with us, must change on exactly the shared
+    // protected cases too (a mutant Autobahn would miss is not a finding of the suite's).
+    let shared: BTreeSet<&str> =
+        cases.iter().filter(|c| c.autobahn.is_some()).map(|c| c.id.as_str()).collect();
+    let ab_protected: BTreeSet<&str> = protected.intersection(&shared).copied().collect();
+    let ab_changed: BTreeSet<&str> = results
+        .iter()
+        .filter(|r| {
+            r.autobahn.as_ref().is_some_and(|a| {
+                matches!(a.behavior, Verdict::Failed | Verdict::NonStrict)
+                    || a.close.floor() > Verdict::Ok
+            })
+        })
+        .map(|r| r.id.as_str())
+        .collect();
+    let ab_wrong: Vec<String> = ab_changed
+        .symmetric_difference(&ab_protected)
+        .map(|id| {
+            let r = results.iter().find(|r| r.id == *id);
+            format!("{id}: Autobahn {}", r.map(|r| r.autobahn_str()).unwrap_or_default())
+        })
+        .collect();
+    println!(
+        "{} of them are Autobahn's; Autobahn's verdicts changed on {}",
+        ab_protected.len(),
+        ab_changed.len()
+    );
+    if extra.is_empty() && missed.is_empty() && wrong_verdict.is_empty() && ab_wrong.is_empty() {
         println!(
             "mutant {kind}: killed exactly by the {} cases that the check protects, each {}",
             protected.len(),
@@ -265,6 +296,9 @@ pub fn check(kind: &str, opts: &crate::Options) -> Result<ExitCode, String> {
         }
         for w in wrong_verdict {
             println!("  expected {}: {w}", verdict.as_str());
+        }
+        for w in ab_wrong {
+            println!("  {w} (Autobahn's verdicts must change on exactly the protected cases)");
         }
         Ok(ExitCode::from(1))
     }

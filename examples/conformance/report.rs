@@ -1,10 +1,13 @@
-//! Output: a summary table per group, a JSON report, a self-contained HTML page, and the
-//! expectations files (a flat JSON object "case id" → "verdict"), all written by hand.
+//! Output: a summary table per group (Autobahn-compatible and strict verdicts side by
+//! side), a JSON report and a self-contained HTML page, all written by hand. The
+//! expectations files and the rationale are in `expect.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::autobahn::{AutobahnVerdict, CloseBehavior};
+use crate::model::Case;
 use crate::verdict::Verdict;
 
 /// The outcome of one case.
@@ -13,10 +16,45 @@ pub struct CaseResult {
     pub id: String,
     pub group: String,
     pub desc: String,
+    /// Autobahn's `behavior` and `behaviorClose`, for a case it shares with us.
+    pub autobahn: Option<AutobahnVerdict>,
+    /// The strict verdict: Autobahn's, or worse where this project checks more.
     pub verdict: Verdict,
     pub reason: String,
     pub millis: u128,
     pub wire: Vec<String>,
+}
+
+impl CaseResult {
+    /// A case that could not run (no opening handshake, or never asked for): FAILED both
+    /// ways (Autobahn: "The WebSocket opening handshake was never completed!").
+    pub fn failed(case: &Case, reason: String, millis: u128, wire: Vec<String>) -> CaseResult {
+        let autobahn = case.autobahn.as_ref().map(|_| AutobahnVerdict {
+            behavior: Verdict::Failed,
+            close: CloseBehavior::Failed,
+            result: reason.clone(),
+            result_close: "The WebSocket opening handshake was never completed!".into(),
+        });
+        CaseResult {
+            id: case.id.clone(),
+            group: case.group().to_string(),
+            desc: case.desc.clone(),
+            autobahn,
+            verdict: Verdict::Failed,
+            reason,
+            millis,
+            wire,
+        }
+    }
+
+    /// "OK" or "OK / WRONG CODE": Autobahn's two verdicts, or "-" for a case of ours.
+    pub fn autobahn_str(&self) -> String {
+        match &self.autobahn {
+            Some(a) if a.close == CloseBehavior::Ok => a.behavior.as_str().to_string(),
+            Some(a) => format!("{} / {}", a.behavior.as_str(), a.close.as_str()),
+            None => "-".into(),
+        }
+    }
 }
 
 /// What a run was.
@@ -61,35 +99,69 @@ const COLUMNS: [Verdict; 5] = [
     Verdict::Unimplemented,
 ];
 
+/// Per group: the cases, then Autobahn's `behavior` over the ids it shares with us (and how
+/// many of those have a `behaviorClose` other than OK), then the strict verdict over all.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    cases: usize,
+    shared: usize,
+    autobahn: [usize; 5],
+    close_not_ok: usize,
+    strict: [usize; 5],
+}
+
 /// Counts per group, in group order. UNIMPLEMENTED counts neither as OK nor as FAILED.
 pub fn summary(results: &[CaseResult]) -> String {
-    let mut groups: BTreeMap<(u32, String), [usize; 5]> = BTreeMap::new();
+    let mut groups: BTreeMap<(u32, String), Counts> = BTreeMap::new();
     let col = |v: Verdict| COLUMNS.iter().position(|c| *c == v).unwrap_or(0);
     for r in results {
-        groups.entry(group_order(&r.group)).or_default()[col(r.verdict)] += 1;
+        let c = groups.entry(group_order(&r.group)).or_default();
+        c.cases += 1;
+        c.strict[col(r.verdict)] += 1;
+        if let Some(a) = &r.autobahn {
+            c.shared += 1;
+            c.autobahn[col(a.behavior)] += 1;
+            if !matches!(a.close, CloseBehavior::Ok | CloseBehavior::Informational) {
+                c.close_not_ok += 1;
+            }
+        }
     }
     let mut out = String::new();
-    let row = |out: &mut String, g: &str, name: &str, c: &[usize; 5]| {
-        let n: usize = c.iter().sum();
-        let _ = writeln!(
-            out,
-            "{:<5} {:<30} {:>6} {:>6} {:>10} {:>7} {:>13} {:>13}",
-            g, name, n, c[0], c[1], c[2], c[3], c[4]
-        );
+    let five = |c: &[usize; 5]| c.iter().map(|n| format!("{n:>5}")).collect::<Vec<_>>().join("");
+    let row = |out: &mut String, g: &str, name: &str, c: &Counts| {
+        let ab = if c.shared == 0 {
+            format!("{:>5}{:>25}{:>7}", "-", "", "")
+        } else {
+            format!("{:>5}{}{:>7}", c.shared, five(&c.autobahn), c.close_not_ok)
+        };
+        let _ = writeln!(out, "{g:<5} {name:<30} {:>5} | {ab} | {}", c.cases, five(&c.strict));
     };
+    let heads = format!("{:>5}{:>5}{:>5}{:>5}{:>5}", "OK", "N-S", "FAIL", "INFO", "UNIM");
     let _ = writeln!(
         out,
-        "{:<5} {:<30} {:>6} {:>6} {:>10} {:>7} {:>13} {:>13}",
-        "group", "", "cases", "OK", "NON-STRICT", "FAILED", "INFORMATIONAL", "UNIMPLEMENTED"
+        "{:<5} {:<30} {:>5} | {:<37} | strict (every case)",
+        "", "", "", "Autobahn-compatible (shared ids)"
     );
-    let mut total = [0usize; 5];
+    let _ = writeln!(
+        out,
+        "{:<5} {:<30} {:>5} | {:>5}{heads}{:>7} | {heads}",
+        "group", "", "cases", "ids", "close!"
+    );
+    let mut total = Counts::default();
     for ((_, g), c) in &groups {
         row(&mut out, g, group_name(g), c);
-        for (t, n) in total.iter_mut().zip(c) {
-            *t += n;
+        total.cases += c.cases;
+        total.shared += c.shared;
+        total.close_not_ok += c.close_not_ok;
+        for i in 0..5 {
+            total.autobahn[i] += c.autobahn[i];
+            total.strict[i] += c.strict[i];
         }
     }
     row(&mut out, "all", "", &total);
+    out.push_str(
+        "(N-S: NON-STRICT, INFO: INFORMATIONAL, UNIM: UNIMPLEMENTED; close!: Autobahn's behaviorClose is FAILED, UNCLEAN, WRONG CODE or FAILED BY CLIENT)\n",
+    );
     out
 }
 
@@ -123,9 +195,19 @@ pub fn to_json(info: &RunInfo, results: &[CaseResult]) -> String {
     );
     for (i, r) in results.iter().enumerate() {
         let wire: Vec<String> = r.wire.iter().map(|l| json_string(l)).collect();
+        let autobahn = match &r.autobahn {
+            Some(a) => format!(
+                "{{\"behavior\": {}, \"behaviorClose\": {}, \"result\": {}, \"resultClose\": {}}}",
+                json_string(a.behavior.as_str()),
+                json_string(a.close.as_str()),
+                json_string(&a.result),
+                json_string(&a.result_close)
+            ),
+            None => "null".into(),
+        };
         let _ = write!(
             out,
-            "    {{\"id\": {}, \"group\": {}, \"description\": {}, \"verdict\": {}, \"reason\": {}, \"duration_ms\": {}, \"wire\": [{}]}}",
+            "    {{\"id\": {}, \"group\": {}, \"description\": {}, \"autobahn\": {autobahn}, \"strict\": {}, \"reason\": {}, \"duration_ms\": {}, \"wire\": [{}]}}",
             json_string(&r.id),
             json_string(&r.group),
             json_string(&r.desc),
@@ -160,7 +242,7 @@ table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;font-size:13px}
 th{background:#eee;text-align:left}
 td.v{font-weight:bold;white-space:nowrap}
-.UNIMPLEMENTED{background:#ddd}.OK{background:#c8efc8}.NON-STRICT{background:#f6e7a8}.FAILED{background:#f4b4b4}.INFORMATIONAL{background:#c9ddf5}
+.UNIMPLEMENTED{background:#ddd}.OK{background:#c8efc8}.NON-STRICT,.WRONG-CODE,.FAILED-BY-CLIENT{background:#f6e7a8}.FAILED,.UNCLEAN{background:#f4b4b4}.INFORMATIONAL{background:#c9ddf5}
 pre{font-size:12px;margin:4px 0;white-space:pre-wrap;word-break:break-all}
 summary{cursor:pointer;color:#035}
 </style></head><body>\n",
@@ -173,14 +255,30 @@ summary{cursor:pointer;color:#035}
         html_escape(&info.target)
     );
     let _ = writeln!(out, "<h2>Summary</h2><pre>{}</pre>", html_escape(&summary(results)));
-    out.push_str("<h2>Cases</h2>\n<table><tr><th>case</th><th>description</th><th>verdict</th><th>reason and wire log</th><th>ms</th></tr>\n");
+    out.push_str("<p><b>Autobahn</b>: the verdicts Autobahn|Testsuite gives on the ids it shares with this suite (<code>behavior</code>, <code>behaviorClose</code>), from its case sources. <b>strict</b>: Autobahn's verdict, or worse where this project checks more than Autobahn (fail-fast, close codes, non-minimal lengths, TCP close order, message content, every Pong).</p>\n");
+    out.push_str("<h2>Cases</h2>\n<table><tr><th>case</th><th>description</th><th>Autobahn behavior</th><th>Autobahn behaviorClose</th><th>strict</th><th>reason and wire log</th><th>ms</th></tr>\n");
     for r in results {
         let v = r.verdict.as_str();
+        let (ab, abc, ab_text) = match &r.autobahn {
+            Some(a) => (
+                a.behavior.as_str(),
+                a.close.as_str(),
+                format!(
+                    "<p><i>Autobahn:</i> {} <i>Close:</i> {}</p>",
+                    html_escape(&a.result),
+                    html_escape(&a.result_close)
+                ),
+            ),
+            None => ("-", "-", String::new()),
+        };
         let _ = writeln!(
             out,
-            "<tr id=\"case-{id}\"><td><a href=\"#case-{id}\">{id}</a></td><td>{desc}</td><td class=\"v {v}\">{v}</td><td>{reason}<details><summary>wire log ({n} lines)</summary><pre>{wire}</pre></details></td><td>{ms}</td></tr>",
+            "<tr id=\"case-{id}\"><td><a href=\"#case-{id}\">{id}</a></td><td>{desc}</td><td class=\"v {abk}\">{ab}</td><td class=\"v {abck}\">{abc}</td><td class=\"v {vk}\">{v}</td><td>{ab_text}{reason}<details><summary>wire log ({n} lines)</summary><pre>{wire}</pre></details></td><td>{ms}</td></tr>",
             id = html_escape(&r.id),
             desc = html_escape(&r.desc),
+            abk = ab.replace(' ', "-"),
+            abck = abc.replace(' ', "-"),
+            vk = v.replace(' ', "-"),
             reason = html_escape(&r.reason),
             n = r.wire.len(),
             wire = html_escape(&r.wire.join("\n")),
@@ -197,110 +295,4 @@ pub fn write_reports(dir: &Path, info: &RunInfo, results: &[CaseResult]) -> std:
     std::fs::write(dir.join("report.json"), to_json(info, results))?;
     std::fs::write(dir.join("index.html"), to_html(info, results))?;
     Ok(())
-}
-
-/// The expectations format: one case per line, in case order.
-pub fn expectations_json(results: &[CaseResult]) -> String {
-    let mut out = String::from("{\n");
-    for (i, r) in results.iter().enumerate() {
-        let _ = write!(out, "  {}: {}", json_string(&r.id), json_string(r.verdict.as_str()));
-        out.push_str(if i + 1 < results.len() { ",\n" } else { "\n" });
-    }
-    out.push_str("}\n");
-    out
-}
-
-/// Parse a flat JSON object of strings. Minimal: objects of "key": "value" pairs only.
-pub fn parse_expectations(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut chars = text.chars().peekable();
-    let mut out = Vec::new();
-    let skip_ws = |c: &mut std::iter::Peekable<std::str::Chars>| {
-        while c.peek().is_some_and(|x| x.is_whitespace()) {
-            c.next();
-        }
-    };
-    let read_string = |c: &mut std::iter::Peekable<std::str::Chars>| -> Result<String, String> {
-        if c.next() != Some('"') {
-            return Err("expected a string".into());
-        }
-        let mut s = String::new();
-        loop {
-            match c.next() {
-                Some('"') => return Ok(s),
-                Some('\\') => match c.next() {
-                    Some('n') => s.push('\n'),
-                    Some('t') => s.push('\t'),
-                    Some(x) => s.push(x),
-                    None => return Err("unterminated escape".into()),
-                },
-                Some(x) => s.push(x),
-                None => return Err("unterminated string".into()),
-            }
-        }
-    };
-    skip_ws(&mut chars);
-    if chars.next() != Some('{') {
-        return Err("expected '{'".into());
-    }
-    loop {
-        skip_ws(&mut chars);
-        match chars.peek() {
-            Some('}') => break,
-            Some('"') => {}
-            _ => return Err("expected a key or '}'".into()),
-        }
-        let key = read_string(&mut chars)?;
-        skip_ws(&mut chars);
-        if chars.next() != Some(':') {
-            return Err(format!("expected ':' after {key:?}"));
-        }
-        skip_ws(&mut chars);
-        let value = read_string(&mut chars)?;
-        out.push((key, value));
-        skip_ws(&mut chars);
-        match chars.next() {
-            Some(',') => {}
-            Some('}') => break,
-            _ => return Err("expected ',' or '}'".into()),
-        }
-    }
-    Ok(out)
-}
-
-/// Differences between results and expectations; `selected` says which ids of the
-/// expectations the run had to cover (`--cases`, `--skip`).
-pub fn compare(
-    results: &[CaseResult],
-    expected: &[(String, String)],
-    selected: &dyn Fn(&str) -> bool,
-) -> Vec<String> {
-    let mut diffs = Vec::new();
-    let exp: BTreeMap<&str, &str> =
-        expected.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    for r in results {
-        match exp.get(r.id.as_str()) {
-            // "OK|NON-STRICT": either verdict is expected (a peer whose behaviour depends on
-            // how TCP delivers our writes, where the RFC allows both).
-            Some(v) if v.split('|').any(|alt| alt.trim() == r.verdict.as_str()) => {}
-            Some(v) => diffs.push(format!(
-                "{}: expected {v}, got {} ({})",
-                r.id,
-                r.verdict.as_str(),
-                r.reason
-            )),
-            None => diffs.push(format!(
-                "{}: not in the expectations, got {} ({})",
-                r.id,
-                r.verdict.as_str(),
-                r.reason
-            )),
-        }
-    }
-    let ran: std::collections::HashSet<&str> = results.iter().map(|r| r.id.as_str()).collect();
-    for (k, v) in expected {
-        if selected(k) && !ran.contains(k.as_str()) {
-            diffs.push(format!("{k}: expected {v}, but the case did not run"));
-        }
-    }
-    diffs
 }

@@ -1,17 +1,26 @@
-//! Runs one case over an open `Wire`: sends its steps (chopped and paced, stopping once the
-//! peer has failed the connection), reacts as a conforming peer would (answers Pings,
-//! echoes a Close, closes TCP as the server), and records what the peer did in `Observed`.
+//! Runs one case over an open `Wire`: sends its steps (chopped and paced), reacts to the
+//! peer, and records what the peer did in `Observed`.
+//!
+//! A case shared with Autobahn|Testsuite runs as Autobahn runs it (`autobahn.rs`: its
+//! timers, its replies, its closing rules) and records Autobahn's view besides; a case of
+//! ours stops sending once the peer has failed the connection, reacts as a conforming peer
+//! (answers Pings, echoes a Close, closes TCP as the server) and waits in the time windows
+//! of the command line (`steps.rs`).
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::corpus::Corpus;
-use crate::model::{CLOSE, CONT, Case, Chop, Expect, PING, PONG, Step, TEXT};
+use crate::model::{CLOSE, CONT, PING, PONG, TEXT};
 use crate::pmce::{Agreed, Pmce};
-use crate::wire::{Event, Wire, encode};
+use crate::wire::{Event, Wire};
 
+mod autobahn;
 mod deflate;
+mod steps;
+#[cfg(test)]
+pub use autobahn::{AbState, Got};
+pub use autobahn::{AbStatus, describe_rx, same};
 pub use deflate::{Negotiation, StreamObs};
 
 /// Time bounds, from the command line.
@@ -49,6 +58,8 @@ pub struct Observed {
     pub violations: Vec<String>,
     /// When we sent our first Close, and whether it was an echo of the peer's.
     pub our_close: Option<(Duration, bool)>,
+    /// The code of our first Close (None: it had no payload).
+    pub our_close_code: Option<u16>,
     pub writes_total: usize,
     pub writes_done: usize,
     /// `writes_done` when we first saw the peer's Close or the end of TCP.
@@ -62,6 +73,8 @@ pub struct Observed {
     /// Groups 12 and 13: whether permessage-deflate was agreed, and how it went.
     pub negotiation: Option<Negotiation>,
     pub stream: StreamObs,
+    /// A case shared with Autobahn: Autobahn's side of the connection.
+    pub ab: Option<AbStatus>,
     /// A message in progress: opcode, compressed (RSV1 on its first frame), data so far.
     fragment: Option<(u8, bool, Vec<u8>)>,
 }
@@ -85,8 +98,11 @@ impl Observed {
 pub struct Session {
     pub wire: Wire,
     pub obs: Observed,
-    /// Replies (Pong, Close echo) owed while a frame of ours was only partly written.
+    /// Replies (Pong, Close echo) owed while a frame of ours was only partly written (or,
+    /// in a case shared with Autobahn, while its send queue is not empty).
     deferred: Vec<(u8, Vec<u8>)>,
+    /// A case shared with Autobahn is writing a queued step (`Chop::queued`).
+    queued: bool,
     /// A frame of ours was left unfinished: no Close of ours can follow it.
     unfinished: bool,
     start: Instant,
@@ -101,6 +117,7 @@ impl Session {
             wire,
             obs: Observed::default(),
             deferred: Vec::new(),
+            queued: false,
             unfinished: false,
             start,
             windows,
@@ -126,11 +143,18 @@ impl Session {
         }
     }
 
-    /// Handle events until `deadline`, or until `stop` holds (checked after each event).
+    /// Handle events (and fire Autobahn's timers) until `deadline`, until `stop` holds
+    /// (checked after each event), or until the connection is over.
     fn pump_until(&mut self, deadline: Instant, stop: impl Fn(&Observed) -> bool) {
-        self.drain();
-        while !stop(&self.obs) && self.obs.eof.is_none() {
-            match self.wire.next_event(deadline) {
+        loop {
+            self.drain();
+            self.ab_timers();
+            if stop(&self.obs) || self.obs.eof.is_some() || !self.ab_alive() {
+                break;
+            }
+            let wake =
+                self.ab().and_then(AbStatus::next_timer).map_or(deadline, |t| t.min(deadline));
+            match self.wire.next_event(wake) {
                 Some((at, ev)) => self.handle(at, ev),
                 None => {
                     if Instant::now() >= deadline {
@@ -170,6 +194,7 @@ impl Session {
         if self.obs.we_shut.is_none() {
             self.obs.failure_at_write.get_or_insert(self.obs.writes_done);
         }
+        self.ab_ended();
     }
 
     /// Close our side of TCP.
@@ -186,11 +211,16 @@ impl Session {
             self.obs.violations.push("sent a frame after its Close (§5.5.1)".into());
             return;
         }
-        let v = &mut self.obs.violations;
         // The judge of the peer's frames is written here, independently of rfc6455's own.
+        // Each finding: what the peer did, and whether Autobahn fails the connection on it.
+        let mut bad: Vec<(String, bool)> = Vec::new();
         match (self.wire.we_are_client, h.masking_key.is_some()) {
-            (true, true) => v.push("a server sent a masked frame (§5.1: MUST NOT mask)".into()),
-            (false, false) => v.push("a client sent an unmasked frame (§5.1: MUST mask)".into()),
+            (true, true) => {
+                bad.push(("a server sent a masked frame (§5.1: MUST NOT mask)".into(), true))
+            }
+            (false, false) => {
+                bad.push(("a client sent an unmasked frame (§5.1: MUST mask)".into(), true))
+            }
             _ => {}
         }
         let data_frame = matches!(h.opcode, OpCode::Text | OpCode::Binary);
@@ -200,39 +230,59 @@ impl Session {
         let compressed = self.pmce.is_some() && h.rsv1 && data_frame;
         if h.rsv2 || h.rsv3 || (h.rsv1 && !compressed) {
             if self.pmce.is_some() {
-                v.push(
+                bad.push((
                     "set RSV1 on a control or continuation frame, or RSV2/RSV3 (RFC 7692 §6)"
                         .into(),
-                );
+                    true,
+                ));
             } else {
-                v.push("set RSV bits without a negotiated extension (§5.2)".into());
+                bad.push(("set RSV bits without a negotiated extension (§5.2)".into(), true));
             }
         }
         if h.length_form != LengthForm::minimal_for(h.payload_len) {
-            v.push("used a non-minimal length encoding (§5.2)".into());
+            bad.push(("used a non-minimal length encoding (§5.2)".into(), true));
         }
         let op = h.opcode.as_u4();
+        let reserved = matches!(h.opcode, OpCode::Reserved(_));
         if let OpCode::Reserved(n) = h.opcode {
-            v.push(format!("sent reserved opcode {n:#x} (§5.2)"));
-            return;
+            bad.push((format!("sent reserved opcode {n:#x} (§5.2)"), true));
         }
-        if op >= 8 && (!h.fin || payload.len() > 125) {
-            v.push("sent a fragmented or oversized control frame (§5.5)".into());
+        if !reserved && op >= 8 && (!h.fin || payload.len() > 125) {
+            bad.push(("sent a fragmented or oversized control frame (§5.5)".into(), true));
+        }
+        if !reserved && op == CONT && self.obs.fragment.is_none() {
+            bad.push(("sent a continuation frame with no message in progress (§5.4)".into(), true));
+        }
+        if !reserved && (op == TEXT || op == 2) && self.obs.fragment.is_some() {
+            bad.push(("started a new message inside a fragmented one (§5.4)".into(), true));
+        }
+        for (what, autobahn_fails) in bad {
+            if autobahn_fails {
+                self.ab_violation(1002, &what);
+            }
+            self.obs.violations.push(what);
+        }
+        if reserved {
+            return;
         }
         match op {
             PING => {
                 self.obs.pings += 1;
-                if self.obs.our_close.is_none() {
+                let answer = match self.ab() {
+                    Some(a) => a.open(),
+                    None => self.obs.our_close.is_none(),
+                };
+                if answer {
                     self.reply(PONG, payload.to_vec());
                 }
             }
-            PONG => self.obs.pongs.push(payload),
+            PONG => {
+                self.ab_pong(&payload);
+                self.obs.pongs.push(payload);
+            }
             CLOSE => self.on_close(at, &payload),
-            CONT => match self.obs.fragment.take() {
-                None => {
-                    v.push("sent a continuation frame with no message in progress (§5.4)".into())
-                }
-                Some((opcode, compressed, mut data)) => {
+            CONT => {
+                if let Some((opcode, compressed, mut data)) = self.obs.fragment.take() {
                     data.extend_from_slice(&payload);
                     if h.fin {
                         self.message(opcode, compressed, Bytes::from(data));
@@ -240,11 +290,8 @@ impl Session {
                         self.obs.fragment = Some((opcode, compressed, data));
                     }
                 }
-            },
+            }
             _ => {
-                if self.obs.fragment.is_some() {
-                    v.push("started a new message inside a fragmented one (§5.4)".into());
-                }
                 if h.fin {
                     self.obs.fragment = None;
                     self.message(op, compressed, payload);
@@ -276,7 +323,9 @@ impl Session {
         };
         if opcode == TEXT && std::str::from_utf8(&data).is_err() {
             self.obs.violations.push("sent a text message that is not UTF-8 (§8.1)".into());
+            self.ab_violation(1007, "invalid UTF-8 in a text message");
         }
+        self.ab_message(opcode, &data);
         if self.obs.stream.active {
             self.check_echo(opcode, &data);
         } else {
@@ -307,18 +356,27 @@ impl Session {
             }
         };
         let reply = self.obs.our_close.is_some();
+        let reason = payload.get(2..).unwrap_or(&[]);
         self.obs.peer_close = Some(PeerClose {
             code,
-            reason: Bytes::copy_from_slice(payload.get(2..).unwrap_or(&[])),
+            reason: Bytes::copy_from_slice(reason),
             at: self.since(at),
             reply,
         });
         self.obs.failure_at_write.get_or_insert(self.obs.writes_done);
+        if self.ab().is_some() {
+            if payload.len() == 1 {
+                self.ab_violation(1002, "received close control frame with payload len 1");
+            }
+            self.ab_on_close(code, reason);
+            return;
+        }
         if !reply {
             // §5.5.1: answer with a Close, echoing the code.
             let echo: Vec<u8> = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
             self.reply(CLOSE, echo);
             self.obs.our_close = Some((self.since(Instant::now()), true));
+            self.obs.our_close_code = code;
         }
         if !self.wire.we_are_client && !self.wire.mid_frame() {
             // §7.1.1: the server closes the TCP connection first.
@@ -326,8 +384,26 @@ impl Session {
         }
     }
 
-    /// Send a reply now, or once the frame of ours being written is complete.
+    /// Send a reply now, or once the frame of ours being written is complete. In a case
+    /// shared with Autobahn, as Autobahn's `sendFrame`: after the queued writes of the step
+    /// in progress, else at once (even inside an unfinished frame of ours).
     fn reply(&mut self, opcode: u8, payload: Vec<u8>) {
+        if self.ab().is_some() {
+            if !self.ab_alive() {
+                return;
+            }
+            if self.queued {
+                self.deferred.push((opcode, payload));
+                return;
+            }
+            // Autobahn writes at once, even inside an unfinished frame of its own.
+            let _ = if self.wire.mid_frame() {
+                self.wire.send_frame_inside(opcode, &payload)
+            } else {
+                self.wire.send_frame(opcode, &payload)
+            };
+            return;
+        }
         if self.unfinished {
             self.wire.log.push("·", "no reply: a frame of ours is unfinished".into());
         } else if self.wire.mid_frame() {
@@ -341,7 +417,7 @@ impl Session {
     }
 
     fn send_deferred(&mut self) {
-        if self.wire.mid_frame() {
+        if self.wire.mid_frame() || self.queued {
             return;
         }
         for (opcode, payload) in std::mem::take(&mut self.deferred) {
@@ -353,9 +429,16 @@ impl Session {
     }
 
     /// The peer ended the connection while we were sending: stop. A frame of ours left
-    /// half-written cannot be followed by a Close, so we close TCP instead.
+    /// half-written cannot be followed by a Close, so we close TCP instead (not in a case
+    /// shared with Autobahn: it does not).
     fn stop_sending(&mut self) {
-        self.wire.log.push("·", "stopped sending: the peer has ended the connection".into());
+        self.wire.log.push("·", "stopped sending: the connection is over".into());
+        if self.obs.write_error.is_some() {
+            self.ab_ended();
+        }
+        if self.ab().is_some() {
+            return;
+        }
         if self.wire.mid_frame() {
             self.wire.log_unfinished_output();
             self.unfinished = true;
@@ -369,21 +452,24 @@ impl Session {
         }
     }
 
-    /// Write `bytes`, unless the peer has already ended the connection.
-    fn write(&mut self, bytes: &[u8], sends_close: bool) -> bool {
+    /// Write `bytes`, unless the peer has already ended the connection (a case shared
+    /// with Autobahn: unless Autobahn's side is CLOSED; it goes on sending while closing).
+    fn write(&mut self, bytes: &[u8]) -> bool {
         self.drain();
-        // Stop once the peer has failed or closed the connection on its own (a Close that
-        // answers one of ours does not stop us: some cases send data after their Close).
-        if self.obs.eof.is_some() || self.obs.peer_close.as_ref().is_some_and(|c| !c.reply) {
+        self.ab_timers();
+        if self.ab().is_some() {
+            if !self.ab_alive() {
+                return false;
+            }
+        } else if self.obs.eof.is_some() || self.obs.peer_close.as_ref().is_some_and(|c| !c.reply) {
+            // Stop once the peer has failed or closed the connection on its own (a Close
+            // that answers one of ours does not stop us: some cases send data after it).
             return false;
         }
         match self.wire.write(bytes) {
             Ok(()) => {
                 self.obs.writes_done += 1;
                 self.send_deferred();
-                if sends_close && self.obs.our_close.is_none() {
-                    self.obs.our_close = Some((self.since(Instant::now()), false));
-                }
                 true
             }
             Err(e) => {
@@ -391,270 +477,6 @@ impl Session {
                 self.obs.write_error = Some(e.to_string());
                 false
             }
-        }
-    }
-
-    /// Run the case's steps, then wait for the outcome as its expectation needs, then close.
-    pub fn run(&mut self, case: &Case) {
-        let wait_secs = match case.expect {
-            Expect::DeflateEcho { wait_secs, .. } => wait_secs,
-            _ => 60,
-        };
-        let plan = self.plan(case);
-        self.obs.writes_total = plan.iter().map(Planned::writes).sum();
-        'steps: for item in plan {
-            match item {
-                Planned::Send { bytes, cuts, delay_ms, closes } => {
-                    if cuts.len() > 1 {
-                        let sizes: Vec<usize> = cuts.iter().map(|(a, b)| b - a).collect();
-                        let (min, max) = (
-                            sizes.iter().min().copied().unwrap_or(0),
-                            sizes.iter().max().copied().unwrap_or(0),
-                        );
-                        self.wire.log.push("·", format!("sending {} bytes in {} writes of {min}–{max} bytes, {delay_ms} ms apart", bytes.len(), cuts.len()));
-                    }
-                    for (i, (a, b)) in cuts.iter().enumerate() {
-                        if i > 0 && delay_ms == 0 && b - a <= 16 {
-                            // Tiny writes back to back: let our reader see a Close first.
-                            std::thread::yield_now();
-                        }
-                        if i > 0 && delay_ms > 0 {
-                            self.pump_until(
-                                Instant::now() + Duration::from_millis(delay_ms),
-                                |_| false,
-                            );
-                        }
-                        if cuts.len() > 1 && cuts.len() <= 12 {
-                            let note = format!("write {} of {}: bytes {a}..{b}", i + 1, cuts.len());
-                            self.wire.log.push("·", note);
-                        }
-                        if !self.write(&bytes[*a..*b], closes) {
-                            self.stop_sending();
-                            break 'steps;
-                        }
-                    }
-                }
-                Planned::Wait(ms) => {
-                    self.wire.log.push("·", format!("waiting {ms} ms"));
-                    self.pump_until(
-                        Instant::now() + Duration::from_millis(ms),
-                        Observed::peer_ended,
-                    );
-                }
-                Planned::DeflateEchoes { corpus, len, count, frag } => {
-                    let deadline = self.start + Duration::from_secs(wait_secs);
-                    if !self.send_compressed(corpus, len, count, frag, deadline) {
-                        break 'steps;
-                    }
-                }
-                Planned::RoundTrips { count, frame } => {
-                    let mut total = Duration::ZERO;
-                    let mut max = Duration::ZERO;
-                    let mut done = 0;
-                    for _ in 0..count {
-                        let want = self.obs.msgs.len() + 1;
-                        let sent = Instant::now();
-                        if !self.write(&frame, false) {
-                            self.stop_sending();
-                            break;
-                        }
-                        self.pump_until(sent + self.windows.echo, |o| {
-                            o.msgs.len() >= want || o.peer_ended()
-                        });
-                        if self.obs.msgs.len() < want {
-                            break;
-                        }
-                        let rtt = sent.elapsed();
-                        total += rtt;
-                        max = max.max(rtt);
-                        done += 1;
-                    }
-                    self.obs.rtt = Some((done, total, max));
-                }
-            }
-        }
-        if self.wire.mid_frame() {
-            // The case leaves a frame unfinished on purpose (its header promised more): no
-            // Close of ours can follow it.
-            self.wire.log_unfinished_output();
-            self.deferred.clear();
-            self.unfinished = true;
-        }
-        self.await_outcome(case);
-        self.obs.elapsed = self.start.elapsed();
-    }
-
-    fn await_outcome(&mut self, case: &Case) {
-        let now = Instant::now();
-        match &case.expect {
-            Expect::Echo { msgs, pongs, settle_ms, last_pong_suffices } => {
-                let mib = (case.bytes_sent() >> 20) as u32;
-                let deadline = now + self.windows.echo + Duration::from_millis(100) * mib;
-                let settle = now + Duration::from_millis(*settle_ms);
-                let want_msgs = msgs.len();
-                let want_pongs = pongs.len();
-                let last_pong = pongs.last().cloned();
-                let done = |o: &Observed| {
-                    let pongs_in = o.pongs.len() >= want_pongs
-                        || (*last_pong_suffices
-                            && last_pong
-                                .as_ref()
-                                .is_some_and(|p| o.pongs.last().is_some_and(|got| p.matches(got))));
-                    o.peer_ended()
-                        || o.msgs.len() > want_msgs
-                        || (o.msgs.len() == want_msgs && pongs_in)
-                };
-                self.pump_until(deadline, done);
-                if Instant::now() < settle && !self.obs.peer_ended() {
-                    self.pump_until(settle, Observed::peer_ended);
-                }
-            }
-            Expect::Fail { before, .. } => {
-                let allowed = before.len();
-                self.pump_until(now + self.windows.fail, |o| {
-                    o.peer_close.is_some() || o.msgs.len() > allowed
-                });
-            }
-            // Groups 12 and 13: the echoes were awaited one by one (none, when the extension
-            // was not agreed: then Autobahn closes at once).
-            Expect::DeflateEcho { .. } => {}
-            Expect::CloseReply { .. } | Expect::Refuse | Expect::Informational(_) => {
-                self.pump_until(now + self.windows.fail, |o| o.peer_close.is_some());
-            }
-            Expect::Http { .. } => {}
-        }
-        self.close_politely();
-    }
-
-    /// End the connection as a conforming peer: our Close (if none was sent), the peer's
-    /// answer, and the TCP close (the server's first).
-    fn close_politely(&mut self) {
-        if self.unfinished {
-            // Our last frame is unfinished: a Close would be read as its payload. Close TCP.
-            self.shut();
-        } else if self.obs.eof.is_none()
-            && self.obs.our_close.is_none()
-            && self.wire.send_frame(CLOSE, &1000u16.to_be_bytes()).is_ok()
-        {
-            self.obs.our_close = Some((self.since(Instant::now()), false));
-        }
-        let deadline = Instant::now() + self.windows.close;
-        self.pump_until(deadline, |o| o.peer_close.is_some());
-        if !self.wire.we_are_client && self.obs.peer_close.is_some() {
-            self.shut();
-        }
-        self.pump_until(deadline, |_| false);
-    }
-
-    /// Materialise the steps into writes.
-    fn plan(&mut self, case: &Case) -> Vec<Planned> {
-        let client = self.wire.we_are_client;
-        let mut out = Vec::new();
-        for step in &case.steps {
-            match step {
-                Step::Wait(ms) => out.push(Planned::Wait(*ms)),
-                Step::DeflateEchoes { corpus, len, count, frag } => {
-                    out.push(Planned::DeflateEchoes {
-                        corpus: *corpus,
-                        len: *len,
-                        count: *count,
-                        frag: *frag,
-                    })
-                }
-                Step::RoundTrips { count, opcode, size } => {
-                    let fill: &'static [u8] = if *opcode == TEXT {
-                        crate::cases::KOSME16
-                    } else {
-                        crate::cases::ALL_BYTES
-                    };
-                    let spec = crate::model::FrameSpec::new(
-                        *opcode,
-                        crate::model::Payload::Repeat { pattern: fill, offset: 0, len: *size },
-                    );
-                    let (frame, _) = encode(&spec, client, &mut self.wire.rng);
-                    out.push(Planned::RoundTrips { count: *count, frame });
-                }
-                Step::Send { frames, chop } => {
-                    // Only a valid Close of ours opens a close handshake (an invalid one is a
-                    // bad frame the peer must fail the connection on).
-                    let closes = frames.iter().any(is_valid_close);
-                    let mut bytes = Vec::new();
-                    let mut bounds = Vec::new();
-                    let mut first_header = 0;
-                    for (i, f) in frames.iter().enumerate() {
-                        let (b, header_len) = encode(f, client, &mut self.wire.rng);
-                        if i == 0 {
-                            first_header = header_len;
-                        }
-                        let start = bytes.len();
-                        bytes.extend_from_slice(&b);
-                        bounds.push((start, bytes.len()));
-                    }
-                    let (cuts, delay_ms) = match chop {
-                        Chop::Whole => (vec![(0, bytes.len())], 0),
-                        Chop::PerFrame { delay_ms } => (bounds, *delay_ms),
-                        Chop::Bytes { size, delay_ms } => {
-                            let size = (*size).max(1);
-                            let cuts = (0..bytes.len())
-                                .step_by(size)
-                                .map(|a| (a, (a + size).min(bytes.len())))
-                                .collect();
-                            (cuts, *delay_ms)
-                        }
-                        Chop::Cuts { at, delay_ms } => {
-                            let mut points: Vec<usize> = vec![0];
-                            points.extend(
-                                at.iter().map(|p| first_header + p).filter(|p| *p < bytes.len()),
-                            );
-                            points.push(bytes.len());
-                            (points.windows(2).map(|w| (w[0], w[1])).collect(), *delay_ms)
-                        }
-                    };
-                    out.push(Planned::Send { bytes, cuts, delay_ms, closes });
-                }
-            }
-        }
-        out
-    }
-}
-
-fn is_valid_close(f: &crate::model::FrameSpec) -> bool {
-    use crate::model::{Len, Mask, Payload};
-    let p = match &f.payload {
-        Payload::Bytes(b) => b.as_slice(),
-        Payload::Repeat { .. } => return false,
-    };
-    let code_ok = match p {
-        [] => true,
-        [a, b, reason @ ..] => {
-            matches!(u16::from_be_bytes([*a, *b]), 1000..=1003 | 1007..=1014 | 3000..=4999)
-                && std::str::from_utf8(reason).is_ok()
-        }
-        _ => false,
-    };
-    f.opcode == CLOSE
-        && f.fin
-        && f.rsv == 0
-        && p.len() <= 125
-        && code_ok
-        && matches!(f.len, Len::Minimal)
-        && matches!(f.mask, Mask::Role)
-}
-
-enum Planned {
-    Send { bytes: Vec<u8>, cuts: Vec<(usize, usize)>, delay_ms: u64, closes: bool },
-    Wait(u64),
-    RoundTrips { count: usize, frame: Vec<u8> },
-    DeflateEchoes { corpus: Corpus, len: usize, count: usize, frag: usize },
-}
-
-impl Planned {
-    fn writes(&self) -> usize {
-        match self {
-            Planned::Send { cuts, .. } => cuts.len(),
-            Planned::Wait(_) => 0,
-            Planned::RoundTrips { count, .. } => *count,
-            Planned::DeflateEchoes { count, .. } => *count,
         }
     }
 }

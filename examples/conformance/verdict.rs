@@ -1,4 +1,6 @@
-//! Verdicts: what the peer did (`Observed`) against what the case allows (`Expect`).
+//! The strict verdict: what the peer did (`Observed`) against what the case allows
+//! (`Expect`), by this project's reading of the RFC, combined with Autobahn's verdicts
+//! (`autobahn.rs`) so that it is never more lenient than they are (`strict`).
 //!
 //! Like Autobahn's: OK when the peer did what the RFC requires; NON-STRICT when it did the
 //! right thing in a way the RFC only recommends against (dropping TCP instead of sending a
@@ -122,6 +124,22 @@ fn peer_end_summary(o: &Observed) -> String {
     format!("{close}; {tcp}")
 }
 
+/// The peer's answer to our Close: its code must be ours (§5.5.1: "typically echos the
+/// status code it received"; to a Close without a code, no code or 1000).
+fn reply_code_finding(o: &Observed, c: &crate::runner::PeerClose) -> Option<String> {
+    let ok = match o.our_close_code {
+        None => matches!(c.code, None | Some(1000)),
+        Some(ours) => c.code == Some(ours),
+    };
+    (!ok).then(|| {
+        format!(
+            "answered our Close ({}) with {} (§5.5.1: typically echoes the code)",
+            code_name(o.our_close_code),
+            code_name(c.code)
+        )
+    })
+}
+
 /// No message of the peer's differs from `msgs` (a shorter prefix is fine).
 fn mismatch_free(msgs: &[Msg], o: &Observed) -> bool {
     compare_msgs(msgs, &o.msgs).1.is_none()
@@ -221,16 +239,11 @@ pub fn judge(expect: &Expect, o: &Observed, client: bool) -> (Verdict, String) {
                 }
             }
             match &o.peer_close {
-                Some(c) if c.reply => match c.code {
-                    Some(1000) => {}
-                    other => j.add(
-                        Verdict::NonStrict,
-                        format!(
-                            "answered our Close 1000 with {} (§5.5.1: typically echoes the code)",
-                            code_name(other)
-                        ),
-                    ),
-                },
+                Some(c) if c.reply => {
+                    if let Some(f) = reply_code_finding(o, c) {
+                        j.add(Verdict::NonStrict, f);
+                    }
+                }
                 Some(c) => {
                     if ok_prefix >= msgs.len() && mismatch_free(msgs, o) {
                         j.add(
@@ -426,14 +439,11 @@ fn judge_deflate(count: usize, o: &Observed, client: bool, mut j: Judgement) -> 
         j.add(Verdict::Failed, format!("{} of {count} echoes: {why}", st.echoed));
     }
     match &o.peer_close {
-        Some(c) if c.reply && c.code == Some(1000) => {}
-        Some(c) if c.reply => j.add(
-            Verdict::NonStrict,
-            format!(
-                "answered our Close 1000 with {} (§5.5.1: typically echoes the code)",
-                code_name(c.code)
-            ),
-        ),
+        Some(c) if c.reply => {
+            if let Some(f) = reply_code_finding(o, c) {
+                j.add(Verdict::NonStrict, f);
+            }
+        }
         Some(c) if st.mismatch.is_none() && st.echoed >= count => j.add(
             Verdict::Failed,
             format!(
@@ -459,4 +469,24 @@ fn judge_deflate(count: usize, o: &Observed, client: bool, mut j: Judgement) -> 
     }
     let (v, r) = j.finish(&format!("all {count} echoes correct"));
     (v, format!("{r}; took {:.0} ms", o.elapsed.as_secs_f64() * 1000.0))
+}
+
+/// The strict verdict: ours (`judge`), never more lenient than Autobahn's where Autobahn
+/// has the case: its `behavior`, and its `behaviorClose` as `CloseBehavior::floor` says.
+pub fn strict(
+    own: Verdict,
+    reason: String,
+    autobahn: Option<&crate::autobahn::AutobahnVerdict>,
+) -> (Verdict, String) {
+    let Some(a) = autobahn else { return (own, reason) };
+    let floor = a.behavior.max(a.close.floor());
+    if floor <= own {
+        return (own, reason);
+    }
+    let why = if a.behavior >= a.close.floor() {
+        format!("Autobahn's behavior is {}: {}", a.behavior.as_str(), a.result)
+    } else {
+        format!("Autobahn's behaviorClose is {}: {}", a.close.as_str(), a.result_close)
+    };
+    (floor, format!("{}: {why}; ours: {reason}", floor.as_str()))
 }

@@ -282,6 +282,23 @@ impl Wire {
         self.write(&bytes)
     }
 
+    /// A frame built by us, written inside a frame of ours still in progress (as Autobahn
+    /// writes a reply): logged as sent, not fed to the decoder of our own bytes, which
+    /// still waits for the rest of the unfinished frame. The peer reads it as payload.
+    pub fn send_frame_inside(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        let spec = FrameSpec::new(opcode, payload);
+        let (bytes, header_len) = encode(&spec, self.we_are_client, &mut self.rng);
+        self.stream.write_all(&bytes)?;
+        if let Ok((h, _)) = FrameHeader::parse(&bytes[..header_len]) {
+            let text = describe(&h, payload);
+            self.log.push(
+                "→",
+                format!("{text} (inside our unfinished frame: the peer reads it as payload)"),
+            );
+        }
+        Ok(())
+    }
+
     /// The next event, waiting at most until `deadline`.
     pub fn next_event(&mut self, deadline: Instant) -> Option<(Instant, Event)> {
         let wait = deadline.saturating_duration_since(Instant::now());

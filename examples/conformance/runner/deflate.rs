@@ -1,11 +1,11 @@
 //! Groups 12 and 13 in the runner: our compressed messages, cut into frames as Autobahn
 //! cuts them, and the check of each echo.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Session;
 use crate::corpus::{Corpus, Slicer};
-use crate::model::{BINARY, CONT, FrameSpec, TEXT};
+use crate::model::{BINARY, CONT, FrameSpec, TEXT, Verdict};
 use crate::pmce::Agreed;
 use crate::wire::{Rng, encode};
 
@@ -76,19 +76,20 @@ impl Session {
 
     /// Groups 12 and 13 (Autobahn's `sendOne` / `onMessage`): send `count` compressed
     /// messages, each once the previous one's echo has arrived, until the echoes are done,
-    /// one is wrong, the peer ends the connection, or a bound passes: `deadline` for the
-    /// case (Autobahn's timeout), and the echo window for each message. Returns false when
-    /// the connection can take no Close of ours.
+    /// one is wrong, or the connection is no longer open (the peer closed, or the case's
+    /// `closeAfter` fired: Autobahn's only time bound). Without the extension, nothing is
+    /// sent: UNIMPLEMENTED, and Autobahn closes at once. Returns false when the case stops.
     pub(super) fn send_compressed(
         &mut self,
         corpus: Corpus,
         len: usize,
         count: usize,
         frag: usize,
-        deadline: Instant,
     ) -> bool {
         if self.pmce.is_none() {
             self.wire.log.push("·", "permessage-deflate not agreed: nothing to send".into());
+            let note = self.obs.negotiation.as_ref().map(|n| n.note.clone()).unwrap_or_default();
+            self.ab_stream_outcome(Verdict::Unimplemented, note);
             return true;
         }
         let data = match corpus.load() {
@@ -116,7 +117,7 @@ impl Session {
             st.frames_out += frames;
             st.expected = Some((opcode, msg));
             st.sent += 1;
-            if !self.write(&bytes, false) {
+            if !self.write(&bytes) {
                 self.obs.stream.stopped =
                     Some(format!("the connection ended before message {} could be sent", i + 1));
                 self.stop_sending();
@@ -126,29 +127,30 @@ impl Session {
                 next = Some(self.prepare(&mut slicer, len, opcode, frag));
             }
             let want = i + 1;
-            let until = deadline.min(Instant::now() + self.windows.echo);
-            self.pump_until(until, |o| {
-                o.stream.echoed >= want || o.stream.mismatch.is_some() || o.peer_ended()
+            let far = Instant::now() + Duration::from_secs(24 * 3600);
+            self.pump_until(far, |o| {
+                o.stream.echoed >= want
+                    || o.stream.mismatch.is_some()
+                    || o.peer_ended()
+                    || o.ab.as_ref().is_some_and(|a| !a.open())
             });
-            if self.obs.stream.mismatch.is_some() {
-                break;
+            if let Some(m) = &self.obs.stream.mismatch {
+                let why = m.clone();
+                self.ab_stream_outcome(Verdict::Failed, why);
+                return true;
             }
             if self.obs.stream.echoed < want {
                 let why = if self.obs.peer_ended() {
                     "the peer ended the connection".to_string()
-                } else if Instant::now() >= deadline {
-                    format!(
-                        "the case did not finish within its {} s",
-                        (deadline - self.start).as_secs()
-                    )
                 } else {
-                    format!("no echo within {} ms", self.windows.echo.as_millis())
+                    "the case's closeAfter fired".to_string()
                 };
                 self.obs.stream.stopped =
                     Some(format!("{why} (waiting for the echo of message {want})"));
-                break;
+                return true;
             }
         }
+        self.ab_stream_outcome(Verdict::Ok, "Ok, received all echo'ed messages in time.".into());
         true
     }
 }
