@@ -21,10 +21,11 @@
 
 use arbitrary::Arbitrary;
 use bytes::BytesMut;
-use rfc6455::frame::{FrameDecoder, LengthForm, MAX_HEADER_LEN, OpCode, RawFrame};
+use rfc6455::frame::{FrameDecoder, MAX_HEADER_LEN, OpCode};
 use rfc6455::{CloseCode, CloseFrame, Config, Connection, Message, ProtocolError, Role, State};
 
 use super::alloc;
+use super::peer::PeerFrame;
 
 /// Budgets small enough for the fuzzer to reach.
 pub fn config(strict: bool) -> Config {
@@ -57,14 +58,6 @@ pub enum Op {
 }
 
 #[derive(Arbitrary, Debug)]
-pub struct PeerFrame {
-    kind: u8,
-    fin: bool,
-    anomaly: u8,
-    payload: Vec<u8>,
-}
-
-#[derive(Arbitrary, Debug)]
 pub enum AppCall {
     Text(String),
     Binary(Vec<u8>),
@@ -72,40 +65,6 @@ pub enum AppCall {
     Pong(Vec<u8>),
     Fragment { kind: u8, payload: Vec<u8>, fin: bool },
     Close(Option<(u16, String)>),
-}
-
-impl PeerFrame {
-    /// The frame's bytes as a peer of `us` would send them (masked towards a server).
-    fn bytes(&self, us: Role) -> Vec<u8> {
-        let opcode = match self.kind % 8 {
-            0 | 7 => OpCode::Continuation,
-            1 => OpCode::Text,
-            2 => OpCode::Binary,
-            3 => OpCode::Ping,
-            4 => OpCode::Pong,
-            5 => OpCode::Close,
-            _ => OpCode::from_u4(self.kind >> 4),
-        };
-        let mut frame = RawFrame::new(opcode).fin(self.fin).payload(self.payload.clone());
-        let key = [self.kind, self.anomaly, 0x5A, 0xA5];
-        let masked = us == Role::Server;
-        // Low 3 bits pick an anomaly; most frames (0, 6, 7) have none.
-        let flip_mask = self.anomaly & 7 == 1;
-        if masked != flip_mask {
-            frame = frame.masking_key(key);
-        }
-        match self.anomaly & 7 {
-            2 => frame = frame.rsv_bits(self.anomaly >> 5),
-            3 => {
-                frame =
-                    frame.declared_len((self.payload.len() as u64) ^ u64::from(self.anomaly >> 3))
-            }
-            4 => frame = frame.length_form(LengthForm::Extended64),
-            5 => frame = frame.declared_len(1 << 63 | self.payload.len() as u64),
-            _ => {}
-        }
-        frame.to_bytes()
-    }
 }
 
 /// The peer's byte stream and the delivery sizes the input chose.

@@ -5,6 +5,8 @@
 
 #[path = "../common/alloc.rs"]
 mod alloc;
+#[path = "../common/peer.rs"]
+mod peer;
 #[path = "../common/conn.rs"]
 mod conn;
 
