@@ -1,10 +1,23 @@
 //! Regression tests for what the cargo-fuzz campaign (fuzz/README.md) found. Each test holds
 //! the minimised input inline and says what went wrong.
 
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
 use bytes::BytesMut;
 use rfc6455::frame::{FrameDecoder, OpCode, RawFrame};
 use rfc6455::handshake::{ClientRequest, Limits};
-use rfc6455::{Config, Connection, HandshakeError, Message, Role, State};
+use rfc6455::{Config, Connection, HandshakeError, Message, Role, Settings, State};
+
+// The echo server's per-connection state machine (examples/echo_server/clients.rs), which
+// the `event_loop` fuzz target drives over a fake socket, as the findings below need it.
+#[allow(dead_code)]
+#[path = "../examples/echo_server/clients.rs"]
+mod clients;
+
+use clients::{Clients, PhaseKind, Tuning};
 
 /// The frames in `bytes`, as (opcode, payload).
 fn frames(bytes: &[u8]) -> Vec<(OpCode, Vec<u8>)> {
@@ -113,4 +126,92 @@ fn ping_flood_against_a_blocked_writer_stays_within_the_write_budget() {
     }
     let queued = server.output_len();
     assert!(queued <= 2048 + 127, "{queued} bytes queued with a 2048-byte budget");
+}
+
+/// A client's socket for the event loop's state machine: the bytes the client sent, and a
+/// send buffer of `room` bytes that the client never reads.
+#[derive(Default)]
+struct Wire {
+    inbox: Vec<u8>,
+    eof: bool,
+    room: usize,
+    written: Vec<u8>,
+    shut: bool,
+}
+
+struct FakeSocket(Rc<RefCell<Wire>>);
+
+impl Read for FakeSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut wire = self.0.borrow_mut();
+        if wire.inbox.is_empty() {
+            return if wire.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
+        }
+        let n = buf.len().min(wire.inbox.len());
+        buf[..n].copy_from_slice(&wire.inbox[..n]);
+        wire.inbox.drain(..n);
+        Ok(n)
+    }
+}
+
+impl Write for FakeSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut wire = self.0.borrow_mut();
+        assert!(!wire.shut, "a write after our shutdown");
+        let n = buf.len().min(wire.room - wire.written.len().min(wire.room));
+        if n == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        wire.written.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl clients::Socket for FakeSocket {
+    fn read_append(&mut self, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+        let mut chunk = vec![0; max];
+        let n = self.read(&mut chunk)?;
+        buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.0.borrow_mut().shut = true;
+        Ok(())
+    }
+}
+
+const TUNING: Tuning =
+    Tuning { read_chunk: 64, pool_max_capacity: 4096, pool_size: 4, high_water: 1024 };
+
+/// event_loop, first run (`crash-…`, from `cargo fuzz fmt`: one client whose valid request
+/// arrives whole, a socket send buffer of 48 bytes, a client that never reads): the 101
+/// (about 130 bytes) does not fit, the client sits in the Answering phase, and that phase
+/// had no deadline (`deadline()` said `None`), so the client kept its slot for ever. The
+/// handshake's deadline (`Settings::handshake_timeout`) now covers writing the answer too,
+/// as it does in the std driver's `ServerHandshake`.
+#[test]
+fn a_client_that_never_reads_its_101_is_dropped_at_the_handshake_deadline() {
+    let settings = Settings { handshake_timeout: Duration::from_secs(9), ..Settings::default() };
+    let mut clients = Clients::new(settings, TUNING);
+    let request = ClientRequest::with_key("ws://fuzz.test/chat", "dGhlIHNhbXBsZSBub25jZQ==")
+        .unwrap()
+        .subprotocol("chat");
+    let wire =
+        Rc::new(RefCell::new(Wire { inbox: request.to_bytes(), room: 48, ..Wire::default() }));
+    let start = Instant::now();
+    let index = clients.insert(FakeSocket(Rc::clone(&wire)), start);
+    let mut dropped = 0;
+    clients.handle(index, start, &mut |_| dropped += 1);
+    assert_eq!(clients.probe(index).map(|p| p.phase), Some(PhaseKind::Answering));
+    assert_eq!(wire.borrow().written.len(), 48);
+    // The deadline is in the timer heap, and acted on.
+    assert_eq!(clients.next_timer(), Some(start + Duration::from_secs(9)));
+    clients.fire_timers(start + Duration::from_secs(8), &mut |_| dropped += 1);
+    assert_eq!(dropped, 0);
+    clients.fire_timers(start + Duration::from_secs(9), &mut |_| dropped += 1);
+    assert_eq!(dropped, 1, "the client still holds its slot past the handshake deadline");
+    assert!(clients.probe(index).is_none());
 }

@@ -46,8 +46,14 @@ const MAX_IOSLICES: usize = 64;
 enum Phase {
     /// Reading the opening handshake, within its deadline.
     Handshake { parser: RequestParser, buf: BytesMut, deadline: Instant },
-    /// Writing our HTTP answer; then open (`Some`) or close (`None`: a rejection).
-    Answering { answer: Vec<u8>, written: usize, then: Option<(Box<Connection>, BytesMut)> },
+    /// Writing our HTTP answer, within the handshake's deadline still; then open (`Some`)
+    /// or close (`None`: a rejection).
+    Answering {
+        answer: Vec<u8>,
+        written: usize,
+        then: Option<(Box<Connection>, BytesMut)>,
+        deadline: Instant,
+    },
     /// Messages flow.
     Open(Box<Connection>),
     /// Our sending side is shut: read and discard until the client's FIN or the deadline
@@ -62,6 +68,23 @@ pub enum PhaseKind {
     Answering,
     Open,
     Lingering,
+}
+
+/// A client seen from outside (for the fuzz target).
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub phase: PhaseKind,
+    /// When it next needs attention even if its socket stays quiet.
+    pub deadline: Option<Instant>,
+    /// Open: the connection's state, bytes queued for the client, bytes read and not yet
+    /// decoded, and the read buffer's capacity.
+    pub state: Option<State>,
+    pub queued: usize,
+    pub buffered: usize,
+    pub read_capacity: usize,
+    pub paused: bool,
+    pub stalled: bool,
 }
 
 struct Client<S> {
@@ -165,7 +188,9 @@ impl<S: Socket> Clients<S> {
             }
             let after = match &mut client.phase {
                 // Stale entries (the deadline moved) are harmless: each phase checks the time.
-                Phase::Handshake { deadline, .. } | Phase::Lingering { deadline }
+                Phase::Handshake { deadline, .. }
+                | Phase::Answering { deadline, .. }
+                | Phase::Lingering { deadline }
                     if *deadline <= now =>
                 {
                     After::Drop
@@ -180,31 +205,35 @@ impl<S: Socket> Clients<S> {
         }
     }
 
-    /// The client's phase (`None`: no client there).
+    /// What a client looks like from outside (`None`: no client there).
     #[allow(dead_code)] // for the fuzz target
-    pub fn phase(&self, index: usize) -> Option<PhaseKind> {
-        let client = self.slots.get(index)?.as_ref()?;
-        Some(match client.phase {
-            Phase::Handshake { .. } => PhaseKind::Handshake,
-            Phase::Answering { .. } => PhaseKind::Answering,
-            Phase::Open(_) => PhaseKind::Open,
-            Phase::Lingering { .. } => PhaseKind::Lingering,
+    pub fn probe(&mut self, index: usize) -> Option<Probe> {
+        let client = self.slots.get_mut(index)?.as_mut()?;
+        let deadline = deadline(&client.phase);
+        let (phase, open) = match &mut client.phase {
+            Phase::Handshake { .. } => (PhaseKind::Handshake, None),
+            Phase::Answering { .. } => (PhaseKind::Answering, None),
+            Phase::Open(conn) => (
+                PhaseKind::Open,
+                Some((
+                    conn.state(),
+                    conn.output_len(),
+                    conn.read_buf().len(),
+                    conn.read_buf().capacity(),
+                )),
+            ),
+            Phase::Lingering { .. } => (PhaseKind::Lingering, None),
+        };
+        Some(Probe {
+            phase,
+            deadline,
+            state: open.map(|o| o.0),
+            queued: open.map_or(0, |o| o.1),
+            buffered: open.map_or(0, |o| o.2),
+            read_capacity: open.map_or(0, |o| o.3),
+            paused: client.paused,
+            stalled: client.stalled.is_some(),
         })
-    }
-
-    /// When the client next needs attention even if its socket stays quiet.
-    #[allow(dead_code)] // for the fuzz target
-    pub fn deadline(&self, index: usize) -> Option<Instant> {
-        deadline(&self.slots.get(index)?.as_ref()?.phase)
-    }
-
-    /// Bytes an open client's connection has queued and not written yet.
-    #[allow(dead_code)] // for the fuzz target
-    pub fn queued(&mut self, index: usize) -> Option<usize> {
-        match &mut self.slots.get_mut(index)?.as_mut()?.phase {
-            Phase::Open(conn) => Some(conn.output_len()),
-            _ => None,
-        }
     }
 
     /// Buffers in the pool.
@@ -256,18 +285,22 @@ impl<S: Socket> Clients<S> {
                         HeadStep::Gone => return After::Drop,
                         HeadStep::Request(request) => {
                             let leftover = std::mem::take(buf);
-                            answer(&request, leftover, self.settings)
+                            answer(&request, leftover, self.settings, *deadline)
                         }
                         HeadStep::Invalid(error) => Phase::Answering {
                             answer: error.response().map(|r| r.to_bytes()).unwrap_or_default(),
                             written: 0,
                             then: None,
+                            deadline: *deadline,
                         },
                     }
                 }
-                Phase::Answering { answer, written, then } => {
+                Phase::Answering { answer, written, then, deadline } => {
                     match write_some(&mut client.stream, answer, written) {
                         Ok(true) => {}
+                        // The handshake's deadline covers the answer too: a client that
+                        // does not read it does not keep its slot.
+                        Ok(false) if now >= *deadline => return After::Drop,
                         Ok(false) => return After::Keep,
                         Err(_) => return After::Drop,
                     }
@@ -408,9 +441,10 @@ impl<S: Socket> Clients<S> {
 /// When a client in `phase` next needs attention even if its socket stays quiet.
 fn deadline(phase: &Phase) -> Option<Instant> {
     match phase {
-        Phase::Handshake { deadline, .. } | Phase::Lingering { deadline } => Some(*deadline),
+        Phase::Handshake { deadline, .. }
+        | Phase::Answering { deadline, .. }
+        | Phase::Lingering { deadline } => Some(*deadline),
         Phase::Open(conn) => conn.next_deadline(),
-        Phase::Answering { .. } => None,
     }
 }
 
@@ -500,7 +534,7 @@ fn read_head<S: Socket>(
 /// The answer to a valid request: agree to the client's first subprotocol (a browser that
 /// offers some fails the connection if none is chosen), accept its first acceptable
 /// permessage-deflate offer when `settings.deflate` allows it (RFC 7692 §7), and open.
-fn answer(request: &Request, leftover: BytesMut, settings: Settings) -> Phase {
+fn answer(request: &Request, leftover: BytesMut, settings: Settings, deadline: Instant) -> Phase {
     let mut accept =
         Accept { subprotocol: request.subprotocols().first().cloned(), ..Accept::default() };
     let mut conn = Box::new(Connection::new(Role::Server, settings.protocol));
@@ -516,11 +550,13 @@ fn answer(request: &Request, leftover: BytesMut, settings: Settings) -> Phase {
             answer: response.to_bytes(),
             written: 0,
             then: Some((conn, leftover)),
+            deadline,
         },
         Err(error) => Phase::Answering {
             answer: error.response().map(|r| r.to_bytes()).unwrap_or_default(),
             written: 0,
             then: None,
+            deadline,
         },
     }
 }
