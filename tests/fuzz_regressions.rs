@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use rfc6455::frame::{FrameDecoder, OpCode, RawFrame};
 use rfc6455::handshake::{ClientRequest, Limits};
-use rfc6455::{Config, Connection, HandshakeError, Message, Role, Settings, State};
+use rfc6455::{Config, Connection, HandshakeError, Keepalive, Message, Role, Settings, State};
 
 // The echo server's per-connection state machine (examples/echo_server/clients.rs), which
 // the `event_loop` fuzz target drives over a fake socket, as the findings below need it.
@@ -214,4 +214,47 @@ fn a_client_that_never_reads_its_101_is_dropped_at_the_handshake_deadline() {
     clients.fire_timers(start + Duration::from_secs(9), &mut |_| dropped += 1);
     assert_eq!(dropped, 1, "the client still holds its slot past the handshake deadline");
     assert!(clients.probe(index).is_none());
+}
+
+/// event_loop, after the fix above (`cargo fuzz fmt`: keepalive 11 s + 58 s, one client whose
+/// valid request takes the socket's 261-byte send buffer with our 101, and which never reads
+/// nor sends again): the keepalive Ping and then the failure's Close (1011) stay queued, the
+/// connection is `Failed`, and nothing ever dropped the client: a failed (or closed, or
+/// aborted) connection had no deadline left, and the transport is only closed once every
+/// queued byte is written. `echo_server --keepalive` promises to drop a silent client. Now a
+/// connection that ended with bytes still queued gets `close_timeout` to have them read, then
+/// the client is dropped.
+#[test]
+fn a_failed_connection_whose_close_is_never_read_is_dropped_after_close_timeout() {
+    let protocol = Config {
+        keepalive: Some(Keepalive::every(Duration::from_secs(10))),
+        close_timeout: Duration::from_secs(5),
+        ..Config::default()
+    };
+    let mut clients = Clients::new(Settings::from(protocol), TUNING);
+    let request =
+        ClientRequest::with_key("ws://fuzz.test/chat", "dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+    let wire =
+        Rc::new(RefCell::new(Wire { inbox: request.to_bytes(), room: 4096, ..Wire::default() }));
+    let start = Instant::now();
+    let index = clients.insert(FakeSocket(Rc::clone(&wire)), start);
+    let mut dropped = 0;
+    clients.handle(index, start, &mut |_| dropped += 1);
+    assert_eq!(clients.probe(index).map(|p| p.phase), Some(PhaseKind::Open));
+    // The 101 fills the send buffer; the client reads nothing from here on.
+    let written = wire.borrow().written.len();
+    wire.borrow_mut().room = written;
+    let mut now = start;
+    for _ in 0..10 {
+        let Some(next) = clients.next_timer() else { break };
+        now = next;
+        clients.fire_timers(now, &mut |_| dropped += 1);
+        if dropped > 0 {
+            break;
+        }
+    }
+    assert_eq!(dropped, 1, "the silent client is never dropped");
+    // Ping at 10 s, failed at 20 s, dropped close_timeout later.
+    assert_eq!(now, start + Duration::from_secs(25));
+    assert_eq!(wire.borrow().written.len(), written, "nothing more fitted");
 }

@@ -96,6 +96,9 @@ struct Client<S> {
     stalled: Option<Message>,
     /// The deadline this client has in the timer heap, so that each is pushed once.
     timer_at: Option<Instant>,
+    /// When its connection ended (closed, failed or aborted) with bytes still queued: the
+    /// client gets `close_timeout` from then to read them.
+    ended_at: Option<Instant>,
 }
 
 /// Every client of one worker, their timers and the buffer pool.
@@ -141,6 +144,7 @@ impl<S: Socket> Clients<S> {
             paused: false,
             stalled: None,
             timer_at: Some(deadline),
+            ended_at: None,
         });
         index
     }
@@ -209,7 +213,7 @@ impl<S: Socket> Clients<S> {
     #[allow(dead_code)] // for the fuzz target
     pub fn probe(&mut self, index: usize) -> Option<Probe> {
         let client = self.slots.get_mut(index)?.as_mut()?;
-        let deadline = deadline(&client.phase);
+        let deadline = deadline(client);
         let (phase, open) = match &mut client.phase {
             Phase::Handshake { .. } => (PhaseKind::Handshake, None),
             Phase::Answering { .. } => (PhaseKind::Answering, None),
@@ -261,7 +265,7 @@ impl<S: Socket> Clients<S> {
             After::Keep => {
                 // One heap entry per client and deadline: push only an earlier one (a later
                 // one is pushed when the earlier entry fires and finds nothing to do).
-                if let Some(deadline) = deadline(&client.phase)
+                if let Some(deadline) = deadline(&client)
                     && client.timer_at.is_none_or(|at| deadline < at)
                 {
                     client.timer_at = Some(deadline);
@@ -402,6 +406,15 @@ impl<S: Socket> Clients<S> {
         if eof && conn.output_len() == 0 {
             return After::Drop;
         }
+        if conn.is_terminated() {
+            // Ended, but the client does not read what is left (our Close, its echo): it
+            // gets `close_timeout` to, then it is dropped (§7.1.1: the server closes the TCP
+            // connection; a client that stopped reading must not keep it open for ever).
+            let ended_at = *client.ended_at.get_or_insert(now);
+            if now >= ended_at + conn.config().close_timeout {
+                return After::Drop;
+            }
+        }
         self.recycle_if_idle(conn);
         After::Keep
     }
@@ -438,9 +451,12 @@ impl<S: Socket> Clients<S> {
     }
 }
 
-/// When a client in `phase` next needs attention even if its socket stays quiet.
-fn deadline(phase: &Phase) -> Option<Instant> {
-    match phase {
+/// When a client next needs attention even if its socket stays quiet.
+fn deadline<S>(client: &Client<S>) -> Option<Instant> {
+    match &client.phase {
+        Phase::Open(conn) if client.ended_at.is_some() => {
+            client.ended_at.map(|at| at + conn.config().close_timeout)
+        }
         Phase::Handshake { deadline, .. }
         | Phase::Answering { deadline, .. }
         | Phase::Lingering { deadline } => Some(*deadline),
