@@ -258,3 +258,68 @@ fn a_failed_connection_whose_close_is_never_read_is_dropped_after_close_timeout(
     assert_eq!(now, start + Duration::from_secs(25));
     assert_eq!(wire.borrow().written.len(), written, "nothing more fitted");
 }
+
+/// The frames and the HTTP head our server wrote: the frames after the head, decoded.
+fn echoed(written: &[u8]) -> Vec<(OpCode, Vec<u8>)> {
+    let end = written.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP head") + 4;
+    frames(&written[end..])
+}
+
+/// event_loop (`cargo fuzz fmt`: write budget 1024, high-water mark 1296, one client that
+/// sends 23 binary messages of 56 bytes at once into a socket with room for all the echoes,
+/// and then waits for them): the echoes of one read filled the write budget, the 18th was
+/// refused and kept aside ("stalled"), and the loop retried it *before* writing the queue,
+/// so it was refused again; then the queue was written whole, the client paused, and the
+/// loop waited for a writable edge that an edge-triggered poll never sends (no write had
+/// failed). 17 echoes of 23, until the client sent something else. Now the stalled message
+/// is retried after the queue is written, and again whenever the socket took everything.
+#[test]
+fn a_message_refused_by_a_full_write_budget_is_echoed_once_the_queue_is_written() {
+    let protocol = Config { max_write_buffer: 1024, ..Config::default() };
+    let tuning = Tuning { high_water: 1296, ..TUNING };
+    let mut clients = Clients::new(Settings::from(protocol), tuning);
+    let request =
+        ClientRequest::with_key("ws://fuzz.test/chat", "dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+    let mut bytes = request.to_bytes();
+    let payload = [b'w'; 56];
+    let message = RawFrame::new(OpCode::Binary).masking_key([1, 2, 3, 4]).payload(payload);
+    for _ in 0..23 {
+        bytes.extend_from_slice(&message.to_bytes());
+    }
+    let wire = Rc::new(RefCell::new(Wire { inbox: bytes, room: 1 << 20, ..Wire::default() }));
+    let start = Instant::now();
+    let index = clients.insert(FakeSocket(Rc::clone(&wire)), start);
+    clients.handle(index, start, &mut |_| panic!("dropped"));
+    let sent = echoed(&wire.borrow().written);
+    assert_eq!(sent.len(), 23, "{} echoes of 23", sent.len());
+    assert!(sent.iter().all(|f| f == &(OpCode::Binary, payload.to_vec())));
+    let probe = clients.probe(index).unwrap();
+    assert!(!probe.stalled && !probe.paused);
+}
+
+/// Found with the fix above: a message whose echo does not fit in the write budget even with
+/// nothing queued (`max_write_buffer` 64, a 100-byte message) is refused for ever, and the
+/// connection stayed stalled, reading nothing more, for ever. Now the echo server closes it
+/// with 1009 (§7.4.1: "a message that is too big for it to process").
+#[test]
+fn an_echo_larger_than_the_write_budget_closes_with_1009() {
+    let protocol = Config { max_write_buffer: 64, ..Config::default() };
+    let mut clients = Clients::new(Settings::from(protocol), TUNING);
+    let request =
+        ClientRequest::with_key("ws://fuzz.test/chat", "dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+    let mut bytes = request.to_bytes();
+    bytes.extend(
+        RawFrame::new(OpCode::Binary).masking_key([1, 2, 3, 4]).payload([7; 100]).to_bytes(),
+    );
+    let wire = Rc::new(RefCell::new(Wire { inbox: bytes, room: 1 << 20, ..Wire::default() }));
+    let start = Instant::now();
+    let index = clients.insert(FakeSocket(Rc::clone(&wire)), start);
+    clients.handle(index, start, &mut |_| panic!("dropped"));
+    let sent = echoed(&wire.borrow().written);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, OpCode::Close);
+    assert_eq!(&sent[0].1[..2], &1009u16.to_be_bytes());
+    let probe = clients.probe(index).unwrap();
+    assert!(!probe.stalled && !probe.paused);
+    assert_eq!(probe.state, Some(State::CloseSent));
+}

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use rfc6455::handshake::{Accept, HandshakeError, Request, RequestParser};
-use rfc6455::{Connection, Message, Role, SendError, Settings, State};
+use rfc6455::{CloseCode, CloseFrame, Connection, Message, Role, SendError, Settings, State};
 
 /// What a client's socket must do besides `Read + Write` (a nonblocking, edge-triggered
 /// socket: `WouldBlock` when empty or full).
@@ -338,52 +338,55 @@ impl<S: Socket> Clients<S> {
         };
         let high_water = self.tuning.high_water;
         let mut eof = false;
+        // Until no message waits for room that has already come (the socket took all we
+        // wrote, so no writable edge will come to retry it).
         loop {
-            // Replies first: a message the budget refused earlier, then what is queued.
-            if let Some(message) = client.stalled.take() {
-                match conn.send(message) {
+            loop {
+                // Replies first: what is queued, then a message the budget refused earlier.
+                match flush(&mut client.stream, conn) {
                     Ok(()) => {}
-                    Err(SendError::WriteBufferFull(message)) => client.stalled = Some(message),
-                    Err(_) => {}
+                    Err(_) => return After::Drop,
                 }
-            }
-            match flush(&mut client.stream, conn) {
-                Ok(()) => {}
-                Err(_) => return After::Drop,
-            }
-            client.paused = conn.output_len() > high_water || client.stalled.is_some();
-            if client.paused || eof || conn.is_terminated() {
-                break;
-            }
-            // Read one chunk into the connection's read buffer (from the pool if empty).
-            if conn.read_buf().capacity() == 0 {
-                *conn.read_buf() = self.pool.pop().unwrap_or_default();
-            }
-            let mut drained = false;
-            match read_chunk(&mut client.stream, conn, self.tuning.read_chunk) {
-                Ok((0, _)) => {
-                    eof = true;
-                    conn.receive_eof();
+                if let Some(message) = client.stalled.take() {
+                    retry(conn, &mut client.stalled, message);
                 }
-                Ok((n, asked)) => {
-                    conn.set_time(now);
-                    // A short read emptied the socket: the poll is edge-triggered and says
-                    // when more arrives, so no read is spent to hear `WouldBlock`.
-                    drained = n < asked;
+                client.paused = conn.output_len() > high_water || client.stalled.is_some();
+                if client.paused || eof || conn.is_terminated() {
+                    break;
                 }
-                // Nothing more to read: what came is answered below, and written.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return After::Drop,
-            }
-            if drained {
-                break;
+                // Read one chunk into the connection's read buffer (from the pool if empty).
+                if conn.read_buf().capacity() == 0 {
+                    *conn.read_buf() = self.pool.pop().unwrap_or_default();
+                }
+                let mut drained = false;
+                match read_chunk(&mut client.stream, conn, self.tuning.read_chunk) {
+                    Ok((0, _)) => {
+                        eof = true;
+                        conn.receive_eof();
+                    }
+                    Ok((n, asked)) => {
+                        conn.set_time(now);
+                        // A short read emptied the socket: the poll is edge-triggered and
+                        // says when more arrives, so no read is spent to hear `WouldBlock`.
+                        drained = n < asked;
+                    }
+                    // Nothing more to read: what came is answered below, and written.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return After::Drop,
+                }
+                if drained {
+                    break;
+                }
+                drain_events(conn, &mut client.stalled);
             }
             drain_events(conn, &mut client.stalled);
-        }
-        drain_events(conn, &mut client.stalled);
-        if flush(&mut client.stream, conn).is_err() {
-            return After::Drop;
+            if flush(&mut client.stream, conn).is_err() {
+                return After::Drop;
+            }
+            if client.stalled.is_none() || conn.output_len() > 0 {
+                break;
+            }
         }
         client.paused = conn.output_len() > high_water || client.stalled.is_some();
         if conn.should_close_transport() {
@@ -483,6 +486,24 @@ fn drain_events(conn: &mut Connection, stalled: &mut Option<Message>) {
             // Failed: the core queued the Close with the error's code.
             Ok(None) | Err(_) => return,
         }
+    }
+}
+
+/// Queue `message`, which the write budget refused before. Refused again, it waits for the
+/// queue to drain; refused by an empty queue, it never fits (`Config::max_write_buffer` is
+/// smaller than the echo): the connection is closed with 1009 (§7.4.1: "a message that is
+/// too big for it to process") rather than left waiting for ever.
+fn retry(conn: &mut Connection, stalled: &mut Option<Message>, message: Message) {
+    match conn.send(message) {
+        Ok(()) => {}
+        Err(SendError::WriteBufferFull(message)) if conn.output_len() > 0 => {
+            *stalled = Some(message);
+        }
+        Err(SendError::WriteBufferFull(_)) => {
+            let close = CloseFrame::new(CloseCode::TOO_BIG, "the echo exceeds the write budget");
+            let _ = conn.close(Some(close));
+        }
+        Err(_) => {}
     }
 }
 
