@@ -5,7 +5,8 @@
 //! the handshake (valid, mutated, truncated, a rejection, a hostile extension answer) and
 //! then frames (valid messages, fragmented or compressed, Closes, and `PeerFrame`'s hostile
 //! ones). The application's calls (read, write, send, send_fragment, close, flush) come from
-//! the input too.
+//! the input too, made on the `WebSocket` or, once open, on its split halves (`ReadHalf`
+//! reads, `WriteHalf` writes, from this one thread).
 //!
 //! Every input runs twice: once over the chaos stream, once over a plain one (every call
 //! moves all it can, nothing breaks) as the reference. An application call that returns
@@ -51,8 +52,10 @@ use rfc6455::frame::{FrameDecoder, MAX_HEADER_LEN, OpCode, RawFrame};
 use rfc6455::handshake::{
     Accept, ClientRequest, HandshakeError, HttpResponse, Limits, Request, RequestParser,
 };
-use rfc6455::socket::{ClientHandshake, Handshaking, ServerHandshake};
-use rfc6455::{CloseCode, Config, Error, Message, Role, Settings, Transport, WebSocket};
+use rfc6455::socket::{
+    ClientHandshake, Handshaking, ReadHalf, ServerHandshake, TryClone, WriteHalf,
+};
+use rfc6455::{CloseCode, Config, Error, Message, Role, Sent, Settings, Transport, WebSocket};
 
 use peer::PeerFrame;
 
@@ -77,6 +80,8 @@ struct Input {
     small_head_budget: bool,
     /// Server: the callback rejects the request with a 403.
     reject: bool,
+    /// Once open, split into a `ReadHalf` and a `WriteHalf` (used from this one thread).
+    split: bool,
     reads: Vec<Step>,
     writes: Vec<Step>,
     ops: Vec<Op>,
@@ -87,9 +92,15 @@ struct Input {
 enum Head {
     /// Server under test: a request offering a subprotocol and/or permessage-deflate.
     /// Client under test: the 101 for our request, agreeing to deflate and/or a subprotocol.
-    Valid { a: bool, b: bool },
+    Valid {
+        a: bool,
+        b: bool,
+    },
     /// The valid head with one byte replaced.
-    Mutated { at: u16, byte: u8 },
+    Mutated {
+        at: u16,
+        byte: u8,
+    },
     /// The valid head cut short.
     Truncated(u16),
     /// Client under test: this status instead of 101.
@@ -113,19 +124,39 @@ enum Op {
     /// Peer bytes arrive.
     Frame(PeerFrame),
     Raw(Vec<u8>),
-    Message { text: bool, data: Vec<u8>, cuts: Vec<u8> },
-    Compressed { text: bool, data: Vec<u8>, cuts: Vec<u8> },
-    PeerClose { code: u16, reason: String },
+    Message {
+        text: bool,
+        data: Vec<u8>,
+        cuts: Vec<u8>,
+    },
+    Compressed {
+        text: bool,
+        data: Vec<u8>,
+        cuts: Vec<u8>,
+    },
+    PeerClose {
+        code: u16,
+        reason: String,
+    },
     /// The peer closes its side: reads see end of stream once its bytes are read.
     PeerEof,
     /// Chaos run only: from here the stream ends (reads 0) or resets (reads and writes fail).
-    Break { reset: bool },
+    Break {
+        reset: bool,
+    },
     /// Application calls.
     Read,
     Write(App),
     Send(App),
-    Fragment { kind: u8, payload: Vec<u8>, fin: bool },
-    Close { code: u16, reason: String },
+    Fragment {
+        kind: u8,
+        payload: Vec<u8>,
+        fin: bool,
+    },
+    Close {
+        code: u16,
+        reason: String,
+    },
     Flush,
 }
 
@@ -189,6 +220,62 @@ impl Wire {
 }
 
 struct Stream(Rc<RefCell<Wire>>);
+
+impl TryClone for Stream {
+    fn try_clone(&self) -> io::Result<Self> {
+        Ok(Stream(Rc::clone(&self.0)))
+    }
+}
+
+/// The open connection: whole, or split into halves.
+enum Ws {
+    Whole(Box<WebSocket<Stream>>),
+    Split(ReadHalf<Stream>, WriteHalf<Stream>),
+}
+
+impl Ws {
+    fn read(&mut self) -> Result<Message, Error> {
+        match self {
+            Ws::Whole(ws) => ws.read(),
+            Ws::Split(reader, _) => reader.read(),
+        }
+    }
+    fn write(&mut self, message: Message) -> Result<(), Error> {
+        match self {
+            Ws::Whole(ws) => ws.write(message),
+            Ws::Split(_, writer) => writer.write(message),
+        }
+    }
+    fn send(&mut self, message: Message) -> Result<Sent, Error> {
+        match self {
+            Ws::Whole(ws) => ws.send(message),
+            Ws::Split(_, writer) => writer.send(message),
+        }
+    }
+    fn send_fragment(
+        &mut self,
+        opcode: OpCode,
+        payload: Vec<u8>,
+        fin: bool,
+    ) -> Result<Sent, Error> {
+        match self {
+            Ws::Whole(ws) => ws.send_fragment(opcode, payload, fin),
+            Ws::Split(_, writer) => writer.send_fragment(opcode, payload, fin),
+        }
+    }
+    fn close(&mut self, code: CloseCode, reason: &str) -> Result<Sent, Error> {
+        match self {
+            Ws::Whole(ws) => ws.close(code, reason),
+            Ws::Split(_, writer) => writer.close(code, reason),
+        }
+    }
+    fn flush(&mut self) -> Result<(), Error> {
+        match self {
+            Ws::Whole(ws) => ws.flush(),
+            Ws::Split(_, writer) => writer.flush(),
+        }
+    }
+}
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -375,7 +462,10 @@ fn peer_head(input: &Input, settings: &Settings) -> (Vec<u8>, Option<DeflatePara
             let config = DeflateConfig::default();
             request = request.extension(config.client_offer());
             if let Some(ours) = settings.deflate {
-                params = ours.negotiate_offers([config.client_offer().as_str()]).accepted.map(|a| a.params);
+                params = ours
+                    .negotiate_offers([config.client_offer().as_str()])
+                    .accepted
+                    .map(|a| a.params);
             }
         }
         (request.to_bytes(), params)
@@ -427,16 +517,12 @@ fn fragments(us: Role, opcode: OpCode, rsv1: bool, data: &[u8], cuts: &[u8]) -> 
 fn peer_bytes(input: &Input, us: Role, params: Option<DeflateParams>) -> Vec<Vec<u8>> {
     // The peer's compressor, as the agreement (the peer's belief) says.
     let mut compressor = params.map(|p| match us {
-        Role::Server => Compressor::new(
-            1,
-            p.client_max_window_bits.unwrap_or(15),
-            p.client_no_context_takeover,
-        ),
-        Role::Client => Compressor::new(
-            1,
-            p.server_max_window_bits.unwrap_or(15),
-            p.server_no_context_takeover,
-        ),
+        Role::Server => {
+            Compressor::new(1, p.client_max_window_bits.unwrap_or(15), p.client_no_context_takeover)
+        }
+        Role::Client => {
+            Compressor::new(1, p.server_max_window_bits.unwrap_or(15), p.server_no_context_takeover)
+        }
     });
     let opcode = |text: bool| if text { OpCode::Text } else { OpCode::Binary };
     input
@@ -499,7 +585,7 @@ fn reject(_: &Request) -> Result<Accept, HttpResponse> {
 enum Stage {
     Server(ServerHandshake<Stream, Callback>),
     Client(ClientHandshake<Stream>),
-    Open(Box<WebSocket<Stream>>),
+    Open(Ws),
     /// The handshake failed, or the connection is done with.
     Gone,
 }
@@ -552,6 +638,8 @@ struct Run {
     closed: bool,
     /// How many outcomes there were when the chaos run broke the stream.
     outcomes_at_break: usize,
+    /// Split into halves once open.
+    split: bool,
 }
 
 fn describe(e: &Error) -> String {
@@ -596,6 +684,7 @@ impl Run {
             request: our_request(&settings).to_bytes(),
             outcomes_at_break: 0,
             closed: false,
+            split: input.split,
         }
     }
 
@@ -621,16 +710,23 @@ impl Run {
                     Handshaking::WouldBlock(hs) => Err(Stage::Server(hs)),
                     Handshaking::Failed(e) => Ok(e),
                 }),
-                Stage::Client(hs) => hs.resume().map(|(ws, r)| (ws, Some(r))).map_err(|h| match h {
-                    Handshaking::WouldBlock(hs) => Err(Stage::Client(hs)),
-                    Handshaking::Failed(e) => Ok(e),
-                }),
+                Stage::Client(hs) => {
+                    hs.resume().map(|(ws, r)| (ws, Some(r))).map_err(|h| match h {
+                        Handshaking::WouldBlock(hs) => Err(Stage::Client(hs)),
+                        Handshaking::Failed(e) => Ok(e),
+                    })
+                }
             };
             match result {
                 Ok((ws, response)) => {
                     let deflate = ws.connection().permessage_deflate().copied();
                     let summary = match &response {
-                        Some(r) => format!("{} {:?} {:?} {deflate:?}", r.status(), r.subprotocol(), r.extensions()),
+                        Some(r) => format!(
+                            "{} {:?} {:?} {deflate:?}",
+                            r.status(),
+                            r.subprotocol(),
+                            r.extensions()
+                        ),
                         None => format!("{deflate:?}"),
                     };
                     self.deflate = deflate;
@@ -638,7 +734,12 @@ impl Run {
                     self.wire.borrow_mut().frames_from = Some(written);
                     self.check_agreement(&ws, response.as_ref());
                     self.outcomes.push(Outcome::Established(summary));
-                    self.stage = Stage::Open(Box::new(ws));
+                    self.stage = Stage::Open(if self.split {
+                        let (reader, writer) = ws.split().expect("a stream that clones");
+                        Ws::Split(reader, writer)
+                    } else {
+                        Ws::Whole(Box::new(ws))
+                    });
                     return true;
                 }
                 Err(Err(stage)) => {
@@ -659,12 +760,17 @@ impl Run {
     }
 
     /// The permessage-deflate in force is what the 101 says.
-    fn check_agreement(&self, ws: &WebSocket<Stream>, response: Option<&rfc6455::handshake::Response>) {
+    fn check_agreement(
+        &self,
+        ws: &WebSocket<Stream>,
+        response: Option<&rfc6455::handshake::Response>,
+    ) {
         let agreed = ws.connection().permessage_deflate().is_some();
         match response {
             // Client: the 101 we accepted.
             Some(response) => {
-                let says = response.extensions().iter().any(|e| e.starts_with("permessage-deflate"));
+                let says =
+                    response.extensions().iter().any(|e| e.starts_with("permessage-deflate"));
                 assert_eq!(agreed, says, "the 101 says {:?}", response.extensions());
             }
             // Server: the 101 we wrote, read back by a client that sent the request we read.
@@ -686,7 +792,8 @@ impl Run {
                 let parsed = client.response_parser(Limits::default()).parse(&mut buf);
                 match parsed {
                     Ok(Some(r)) => {
-                        let says = r.extensions().iter().any(|e| e.starts_with("permessage-deflate"));
+                        let says =
+                            r.extensions().iter().any(|e| e.starts_with("permessage-deflate"));
                         assert_eq!(agreed, says, "our 101 says {:?}", r.extensions());
                         assert!(buf.is_empty(), "bytes after our 101 before any frame");
                     }
@@ -703,7 +810,11 @@ impl Run {
         let wire = self.wire.borrow();
         match (self.role, error) {
             (Role::Server, Error::Handshake(HandshakeError::Rejected(response))) => {
-                assert_eq!(wire.outbox, response.to_bytes(), "the rejection, as the callback made it");
+                assert_eq!(
+                    wire.outbox,
+                    response.to_bytes(),
+                    "the rejection, as the callback made it"
+                );
             }
             (Role::Server, Error::Handshake(e)) => {
                 let expected = e.response().map(|r| r.to_bytes()).unwrap_or_default();
@@ -717,7 +828,7 @@ impl Run {
         }
     }
 
-    fn ws(&mut self) -> Option<&mut WebSocket<Stream>> {
+    fn ws(&mut self) -> Option<&mut Ws> {
         match &mut self.stage {
             Stage::Open(ws) => Some(ws),
             _ => None,
@@ -726,7 +837,11 @@ impl Run {
 
     fn op(&mut self, index: usize, op: &Op, bytes: &[u8]) {
         match op {
-            Op::Frame(_) | Op::Raw(_) | Op::Message { .. } | Op::Compressed { .. } | Op::PeerClose { .. } => {
+            Op::Frame(_)
+            | Op::Raw(_)
+            | Op::Message { .. }
+            | Op::Compressed { .. }
+            | Op::PeerClose { .. } => {
                 let mut wire = self.wire.borrow_mut();
                 wire.inbox.extend(bytes);
                 wire.sent.extend_from_slice(bytes);
@@ -1082,10 +1197,14 @@ fuzz_target!(|input: Input| {
     check_pongs(&chaos, &input, &pongs);
     match chaos.broken_at {
         None => {
-            assert_eq!(chaos.outcomes, reference.outcomes, "chaos changed what the application saw");
+            assert_eq!(
+                chaos.outcomes, reference.outcomes,
+                "chaos changed what the application saw"
+            );
             assert_eq!(head, ref_head, "chaos changed the HTTP head");
             assert_eq!(others, ref_others, "chaos changed the frames");
-            let pinged = reference.outcomes.iter().any(|o| matches!(o, Outcome::Read(Kind::Ping, _)));
+            let pinged =
+                reference.outcomes.iter().any(|o| matches!(o, Outcome::Read(Kind::Ping, _)));
             if !pinged {
                 assert_eq!(pongs, ref_pongs, "chaos changed the Pongs");
             }
