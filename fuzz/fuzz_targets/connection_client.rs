@@ -5,10 +5,10 @@
 
 #[path = "../common/alloc.rs"]
 mod alloc;
-#[path = "../common/peer.rs"]
-mod peer;
 #[path = "../common/conn.rs"]
 mod conn;
+#[path = "../common/peer.rs"]
+mod peer;
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;

@@ -100,12 +100,26 @@ enum Head {
 #[derive(Arbitrary, Debug)]
 enum ClientFrame {
     Frame(PeerFrame),
-    Message { text: bool, data: Vec<u8>, cuts: Vec<u8> },
-    Compressed { text: bool, data: Vec<u8>, cuts: Vec<u8> },
+    Message {
+        text: bool,
+        data: Vec<u8>,
+        cuts: Vec<u8>,
+    },
+    Compressed {
+        text: bool,
+        data: Vec<u8>,
+        cuts: Vec<u8>,
+    },
     /// The same message `times` times: more bytes than the input holds.
-    Repeated { times: u8, data: Vec<u8> },
+    Repeated {
+        times: u8,
+        data: Vec<u8>,
+    },
     Ping(Vec<u8>),
-    Close { code: u16, reason: String },
+    Close {
+        code: u16,
+        reason: String,
+    },
     Raw(Vec<u8>),
 }
 
@@ -113,18 +127,34 @@ enum ClientFrame {
 enum Op {
     Connect,
     /// The client sends the next `n` bytes of its script.
-    Send { client: u8, n: u16 },
-    SendAll { client: u8 },
+    Send {
+        client: u8,
+        n: u16,
+    },
+    SendAll {
+        client: u8,
+    },
     /// The client reads `n` bytes of what we wrote.
-    Read { client: u8, n: u16 },
-    Eof { client: u8 },
-    Reset { client: u8 },
+    Read {
+        client: u8,
+        n: u16,
+    },
+    Eof {
+        client: u8,
+    },
+    Reset {
+        client: u8,
+    },
     /// The next call on the client's socket is interrupted (EINTR).
-    Interrupt { client: u8 },
+    Interrupt {
+        client: u8,
+    },
     /// The poll delivers every pending edge.
     Poll,
     /// A wakeup with nothing new (edge-triggered polls may report those).
-    Spurious { client: u8 },
+    Spurious {
+        client: u8,
+    },
     /// Time passes (tens of milliseconds), then the timers that are due fire.
     Advance(u16),
 }
@@ -164,7 +194,11 @@ impl Sock {
         std::mem::take(&mut self.interrupt)
     }
 
-    fn read_into(&mut self, max: usize, out: &mut dyn FnMut(&mut VecDeque<u8>, usize)) -> io::Result<usize> {
+    fn read_into(
+        &mut self,
+        max: usize,
+        out: &mut dyn FnMut(&mut VecDeque<u8>, usize),
+    ) -> io::Result<usize> {
         if self.interrupted() {
             return Err(io::ErrorKind::Interrupted.into());
         }
@@ -377,7 +411,9 @@ fn script_bytes(script: &Script, settings: &Settings) -> Vec<u8> {
                     out.extend_from_slice(&frame);
                 }
             }
-            ClientFrame::Ping(p) => out.extend(masked(OpCode::Ping, true, false, &p[..p.len().min(125)])),
+            ClientFrame::Ping(p) => {
+                out.extend(masked(OpCode::Ping, true, false, &p[..p.len().min(125)]))
+            }
             ClientFrame::Close { code, reason } => {
                 let code = if code % 4 != 0 { 1000 + code % 4 } else { *code };
                 let mut payload = code.to_be_bytes().to_vec();
@@ -412,7 +448,12 @@ fn expected(sent: &[u8], eof: bool, settings: &Settings) -> Expected {
     let request = match RequestParser::new(settings.handshake_limits).parse(&mut buf) {
         Ok(Some(request)) => request,
         Ok(None) => {
-            return Expected { answer: Vec::new(), opens: false, messages: Vec::new(), deflate: None };
+            return Expected {
+                answer: Vec::new(),
+                opens: false,
+                messages: Vec::new(),
+                deflate: None,
+            };
         }
         Err(e) => {
             let answer = e.response().map(|r| r.to_bytes()).unwrap_or_default();
@@ -475,7 +516,11 @@ fn expected(sent: &[u8], eof: bool, settings: &Settings) -> Expected {
 }
 
 /// The messages a conforming client reads from our frames, and whether it refused them.
-fn decode(frames: &[u8], deflate: Option<DeflateParams>, settings: &Settings) -> (Vec<Message>, bool) {
+fn decode(
+    frames: &[u8],
+    deflate: Option<DeflateParams>,
+    settings: &Settings,
+) -> (Vec<Message>, bool) {
     let mut client = Connection::new(Role::Client, Config::default());
     if let (Some(params), Some(config)) = (deflate, settings.deflate) {
         client.use_permessage_deflate(params, &config);
@@ -543,7 +588,12 @@ impl World {
                 (script_bytes(&default, &self.settings), 4096)
             }
         };
-        let sock = Rc::new(RefCell::new(Sock { capacity, edge: true, now: Some(self.now), ..Sock::default() }));
+        let sock = Rc::new(RefCell::new(Sock {
+            capacity,
+            edge: true,
+            now: Some(self.now),
+            ..Sock::default()
+        }));
         let index = self.clients.insert(FakeSocket { id, sock: Rc::clone(&sock) }, self.now);
         self.peers.push(Peer {
             index,
@@ -597,7 +647,11 @@ impl World {
             let probe = self.clients.probe(index).expect("a live client is in its slot");
             let peer = &mut self.peers[id];
             let last = *peer.phases.last().expect("a phase");
-            assert!(probe.phase >= last, "client {id} went from {last:?} back to {:?}", probe.phase);
+            assert!(
+                probe.phase >= last,
+                "client {id} went from {last:?} back to {:?}",
+                probe.phase
+            );
             if probe.phase != last {
                 peer.phases.push(probe.phase);
             }
@@ -610,7 +664,11 @@ impl World {
                 let bound = self.tuning.high_water
                     + 2 * (one_read + config.max_message_size)
                     + 4 * (125 + MAX_HEADER_LEN);
-                assert!(probe.queued <= bound, "client {id}: {} bytes queued, bound {bound}", probe.queued);
+                assert!(
+                    probe.queued <= bound,
+                    "client {id}: {} bytes queued, bound {bound}",
+                    probe.queued
+                );
             }
         }
     }
@@ -642,7 +700,10 @@ impl World {
                 }
                 PhaseKind::Open => {
                     if let Some(deadline) = probe.deadline {
-                        assert!(deadline > self.now, "client {id}: its connection's deadline passed unnoticed");
+                        assert!(
+                            deadline > self.now,
+                            "client {id}: its connection's deadline passed unnoticed"
+                        );
                     }
                 }
             }
@@ -817,7 +878,12 @@ fuzz_target!(|input: Input| {
             continue;
         }
         let probe = world.clients.probe(peer.index).expect("live");
-        assert_eq!(probe.phase, PhaseKind::Open, "client {id} left in {:?} with no timer", probe.phase);
+        assert_eq!(
+            probe.phase,
+            PhaseKind::Open,
+            "client {id} left in {:?} with no timer",
+            probe.phase
+        );
         let state = probe.state.expect("open");
         assert!(
             state == State::Open,
@@ -844,10 +910,7 @@ fn check_answers(world: &mut World, id: usize, exact: bool) {
         assert_eq!(head, want.answer.len(), "client {id}: the answer is incomplete");
     }
     if !want.opens {
-        assert!(
-            !peer.phases.contains(&PhaseKind::Open),
-            "client {id}: opened without a 101"
-        );
+        assert!(!peer.phases.contains(&PhaseKind::Open), "client {id}: opened without a 101");
         assert_eq!(written.len(), head, "client {id}: bytes after a rejection");
         if let (Some((at, _)), true) = (sock.shut, head == want.answer.len()) {
             assert_eq!(at, head, "client {id}: our FIN comes right after the rejection");
@@ -889,9 +952,15 @@ fn check_answers(world: &mut World, id: usize, exact: bool) {
         assert_eq!(got_others, want_others, "client {id}: what we answered");
         let probe = world.clients.probe(peer.index);
         if let Some(probe) = probe {
-            assert!(!probe.stalled && !probe.paused, "client {id}: still stalled or paused after it read everything");
+            assert!(
+                !probe.stalled && !probe.paused,
+                "client {id}: still stalled or paused after it read everything"
+            );
             if probe.phase == PhaseKind::Open && probe.buffered == 0 {
-                assert_eq!(probe.read_capacity, 0, "client {id}: an idle client holds a read buffer");
+                assert_eq!(
+                    probe.read_capacity, 0,
+                    "client {id}: an idle client holds a read buffer"
+                );
             }
         }
         assert!(sock.inbox.is_empty() || !peer.alive, "client {id}: bytes it sent were never read");
