@@ -975,7 +975,12 @@ impl Run {
                 }
                 Ok(message) => {
                     assert!(!self.read_ended, "{message:?} after the end");
-                    assert!(self.parts.is_empty(), "{message:?} inside a message in parts");
+                    // §5.4: control frames may come between the fragments (so between the
+                    // parts) of a message; another data message may not.
+                    assert!(
+                        self.parts.is_empty() || !message.is_data(),
+                        "{message:?} inside a message in parts"
+                    );
                     let (kind, payload) = match &message {
                         Message::Text(t) => (Kind::Text, t.as_str().as_bytes().to_vec()),
                         Message::Binary(b) => (Kind::Binary, b.to_vec()),
