@@ -392,3 +392,36 @@ fn the_driver_hands_out_a_ping_between_the_parts_of_a_binary_message() {
     let pong = frames(&ws.get_ref().output);
     assert_eq!(pong, [(OpCode::Pong, b"between".to_vec())]);
 }
+
+/// event_loop, campaign (`crash-ab0e778f…`): a client whose socket takes one byte at a time
+/// (a 1-byte send buffer, read as soon as written) made the harness's settling poll give up
+/// after 10 000 rounds: the server moved one byte per round, correctly, through about 60 KB
+/// of echoes. The harness now only gives up on rounds that move nothing; this pins that
+/// one-byte writes deliver every echo, in order, whole.
+#[test]
+fn echoes_go_out_whole_through_one_byte_writes() {
+    let mut clients = Clients::new(Settings::default(), TUNING);
+    let request =
+        ClientRequest::with_key("ws://fuzz.test/chat", "dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+    let mut bytes = request.to_bytes();
+    let mut sent = Vec::new();
+    for i in 0..40u8 {
+        let payload = vec![i; usize::from(i) * 7];
+        bytes.extend(
+            RawFrame::new(OpCode::Binary)
+                .masking_key([9, 8, 7, i])
+                .payload(payload.clone())
+                .to_bytes(),
+        );
+        sent.push((OpCode::Binary, payload));
+    }
+    let wire = Rc::new(RefCell::new(Wire { inbox: bytes, room: 1, ..Wire::default() }));
+    let start = Instant::now();
+    let index = clients.insert(FakeSocket(Rc::clone(&wire)), start);
+    for _ in 0..100_000 {
+        clients.handle(index, start, &mut |_| panic!("dropped"));
+        // The client reads the byte: room for one more.
+        wire.borrow_mut().room += 1;
+    }
+    assert_eq!(echoed(&wire.borrow().written), sent);
+}
