@@ -425,3 +425,47 @@ fn echoes_go_out_whole_through_one_byte_writes() {
     }
     assert_eq!(echoed(&wire.borrow().written), sent);
 }
+
+/// event_loop, campaign 2026-12-01 (`crash-ef843dac…`, from `cargo fuzz fmt`: write budget
+/// 1024, high-water mark 65, reads of 16 bytes, one client that sends 31 binary messages of
+/// 256 bytes and a fragmented text message at once, into a socket with room for every echo):
+/// an echo the budget refused was retried and queued (260 bytes, over the high-water mark),
+/// and the pause was judged before that echo was written, so reading stopped; the loop then
+/// wrote everything, unpaused, and returned with input still unread in the socket. The poll is
+/// edge-triggered and no write had failed: no edge was coming, and the client waited for its
+/// last 18 echoes for ever. Now what a retry queues is written before the pause is judged.
+#[test]
+fn a_retried_echo_is_written_before_reading_pauses() {
+    let protocol = Config { max_frame_size: 256, max_write_buffer: 1024, ..Config::default() };
+    let tuning = Tuning { read_chunk: 16, high_water: 65, ..TUNING };
+    let mut clients = Clients::new(Settings::from(protocol), tuning);
+    let request =
+        ClientRequest::with_key("ws://fuzz.test/chat", "dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+    let mut bytes = request.to_bytes();
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut sent = Vec::new();
+    for i in 0..31u8 {
+        let payload = vec![i; 256];
+        bytes.extend(
+            RawFrame::new(OpCode::Binary).masking_key(mask).payload(payload.clone()).to_bytes(),
+        );
+        sent.push((OpCode::Binary, payload));
+    }
+    let text = "\u{fffd}\x15\x15\x15\x15".as_bytes();
+    let part = |opcode, fin, data: &[u8]| {
+        RawFrame::new(opcode).fin(fin).masking_key(mask).payload(data.to_vec()).to_bytes()
+    };
+    bytes.extend(part(OpCode::Text, false, &text[..0]));
+    bytes.extend(part(OpCode::Continuation, false, &text[..3]));
+    bytes.extend(part(OpCode::Continuation, true, &text[3..]));
+    sent.push((OpCode::Text, text.to_vec()));
+    let wire = Rc::new(RefCell::new(Wire { inbox: bytes, room: 47031, ..Wire::default() }));
+    let start = Instant::now();
+    let index = clients.insert(FakeSocket(Rc::clone(&wire)), start);
+    // One readable edge: everything it brought is answered before the loop waits again.
+    clients.handle(index, start, &mut |_| panic!("dropped"));
+    assert_eq!(echoed(&wire.borrow().written), sent);
+    assert!(wire.borrow().inbox.is_empty(), "input left unread with no edge to come");
+    let probe = clients.probe(index).unwrap();
+    assert!(!probe.stalled && !probe.paused);
+}

@@ -349,6 +349,12 @@ impl<S: Socket> Clients<S> {
                 }
                 if let Some(message) = client.stalled.take() {
                     retry(conn, &mut client.stalled, message);
+                    // What the retry queued is written before the pause is judged: paused
+                    // with a socket that still takes bytes, the client would wait for a
+                    // writable edge that never comes (no write failed).
+                    if flush(&mut client.stream, conn).is_err() {
+                        return After::Drop;
+                    }
                 }
                 client.paused = conn.output_len() > high_water || client.stalled.is_some();
                 if client.paused || eof || conn.is_terminated() {
