@@ -82,7 +82,7 @@ def main():
         row = (cid, *pair_a, *pair_o)
         exp = allowed.get(cid, {})
         alts = [set(exp.get(col, "").split("|")) for col in ("behavior", "behaviorClose")]
-        if all(len(alts[i]) > 1 and pair_a[i] in alts[i] and pair_o[i] in alts[i] for i in range(2)):
+        if all(pair_a[i] == pair_o[i] or (len(alts[i]) > 1 and {pair_a[i], pair_o[i]} <= alts[i]) for i in range(2)):
             races.append(row)
         else:
             diffs.append(row)
