@@ -208,8 +208,10 @@ fn serve_nonminimal_mutant(stream: TcpStream) {
     linger(ws.get_ref());
 }
 
-/// The mutant's connection handler, the tag of the cases it must be caught by, and how.
-fn mutant(kind: &str) -> Result<(fn(TcpStream), u8, Verdict), String> {
+/// A mutant: its connection handler, the tag of the cases it must be caught by, and how.
+type Mutant = (fn(TcpStream), u8, Verdict);
+
+fn mutant(kind: &str) -> Result<Mutant, String> {
     match kind {
         "utf8" => Ok((serve_utf8_mutant, TAG_INVALID_UTF8, Verdict::Failed)),
         "nonminimal" => Ok((serve_nonminimal_mutant, TAG_NON_MINIMAL, Verdict::NonStrict)),
