@@ -25,7 +25,9 @@
 //!
 //! Hidden: `mutant utf8|nonminimal` runs client mode against an in-process server built on
 //! rfc6455 with one check switched off, and asserts that exactly the cases that check
-//! protects change verdict (the suite judges real implementations correctly).
+//! protects change verdict (the suite judges real implementations correctly);
+//! `mutant-serve utf8|nonminimal HOST:PORT` serves that server until killed, for the real
+//! Autobahn|Testsuite to judge too (`.ci/autobahn-real`).
 
 mod autobahn;
 mod cases;
@@ -171,6 +173,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "mutant" => {
             let kind = positional.first().ok_or("mutant needs a kind: utf8 or nonminimal")?;
             mutant::check(kind, &opts)
+        }
+        "mutant-serve" => {
+            let kind = positional.first().ok_or("mutant-serve needs a kind: utf8 or nonminimal")?;
+            let addr = positional.get(1).ok_or("mutant-serve needs an address: HOST:PORT")?;
+            mutant::serve_forever(kind, addr)
         }
         other => Err(format!("unknown mode {other}")),
     }

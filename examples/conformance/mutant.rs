@@ -208,13 +208,33 @@ fn serve_nonminimal_mutant(stream: TcpStream) {
     linger(ws.get_ref());
 }
 
+/// A mutant: its connection handler, the tag of the cases it must be caught by, and how.
+type Mutant = (fn(TcpStream), u8, Verdict);
+
+fn mutant(kind: &str) -> Result<Mutant, String> {
+    match kind {
+        "utf8" => Ok((serve_utf8_mutant, TAG_INVALID_UTF8, Verdict::Failed)),
+        "nonminimal" => Ok((serve_nonminimal_mutant, TAG_NON_MINIMAL, Verdict::NonStrict)),
+        other => Err(format!("unknown mutant {other} (utf8 or nonminimal)")),
+    }
+}
+
+/// Serve the mutant on `addr` until killed, for another suite to judge (`.ci/autobahn-real`
+/// runs the real Autobahn|Testsuite against it: it must give the verdicts ours gives).
+pub fn serve_forever(kind: &str, addr: &str) -> Result<ExitCode, String> {
+    let (serve, _, _) = mutant(kind)?;
+    let listener = TcpListener::bind(addr).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("mutant {kind}: an rfc6455 echo server with one check off, listening on ws://{addr}/");
+    for stream in listener.incoming().flatten() {
+        thread::spawn(move || serve(stream));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Run the whole client-mode suite against the mutant and check which cases changed.
 pub fn check(kind: &str, opts: &crate::Options) -> Result<ExitCode, String> {
-    let (serve, tag, verdict): (fn(TcpStream), u8, Verdict) = match kind {
-        "utf8" => (serve_utf8_mutant, TAG_INVALID_UTF8, Verdict::Failed),
-        "nonminimal" => (serve_nonminimal_mutant, TAG_NON_MINIMAL, Verdict::NonStrict),
-        other => return Err(format!("unknown mutant {other} (utf8 or nonminimal)")),
-    };
+    let (serve, tag, verdict) = mutant(kind)?;
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     thread::spawn(move || {
