@@ -6,7 +6,9 @@ cases. The byte-level targets that take chunk sizes expect a first byte N (0-15)
 bytes before the stream; seeds come both whole (N=0) and cut. The structured targets
 (connection_*, roundtrip) decode their input with `arbitrary`; their seeds are the §5.7
 frames as raw bytes (written here) plus ten small inputs (`campaign-*`) kept from the
-campaign corpus (see fuzz/README.md); this script does not touch those.
+campaign corpus (see fuzz/README.md); this script does not touch those, nor the files
+named by a content hash (40 hex digits): every target's corpus of the 2026-12-01 campaign,
+minimised (`fuzz/campaign.sh cmin`).
 Run from the repository root: python3 fuzz/seeds/generate.py
 """
 import os
