@@ -23,10 +23,23 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A server that accepts `n` TLS connections and echoes data until each closes, with the
 /// outcome of each (`Ok` for a clean close).
 fn tls_echo_server(pki: &TestPki, n: usize) -> (u16, thread::JoinHandle<Vec<Result<(), String>>>) {
+    tls_echo_server_after(pki, n, None)
+}
+
+/// The same server, accepting only once `gate` says so (if given): until then a client's
+/// bytes wait in the listen queue, unanswered.
+fn tls_echo_server_after(
+    pki: &TestPki,
+    n: usize,
+    gate: Option<std::sync::mpsc::Receiver<()>>,
+) -> (u16, thread::JoinHandle<Vec<Result<(), String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let config = tls::server_config_from_pem(&pki.cert, &pki.key).expect("server config");
     let server = thread::spawn(move || {
+        if let Some(gate) = gate {
+            gate.recv().expect("the test opens the gate");
+        }
         (0..n)
             .map(|_| {
                 let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
@@ -166,7 +179,10 @@ fn pem_files_without_certificates_or_keys_are_typed_errors() {
 #[test]
 fn a_nonblocking_client_resumes_through_the_tls_and_websocket_handshakes() {
     let pki = make_pki("nonblocking");
-    let (port, server) = tls_echo_server(&pki, 1);
+    // The server answers only once the client has waited: the first `resume` must block
+    // (its ClientHello sits unanswered in the listen queue), whatever the scheduling.
+    let (open, gate) = std::sync::mpsc::channel();
+    let (port, server) = tls_echo_server_after(&pki, 1, Some(gate));
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_nonblocking(true).unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
@@ -181,6 +197,9 @@ fn a_nonblocking_client_resumes_through_the_tls_and_websocket_handshakes() {
             Ok((ws, _)) => break ws,
             Err(Handshaking::WouldBlock(h)) => {
                 would_block += 1;
+                if would_block == 1 {
+                    open.send(()).unwrap();
+                }
                 assert!(started.elapsed() < WAIT, "handshake stalled");
                 thread::sleep(Duration::from_millis(1));
                 handshake = h;
