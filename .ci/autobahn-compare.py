@@ -26,6 +26,11 @@ def id_key(case_id):
     return [int(p) if p.isdigit() else p for p in case_id.split(".")]
 
 
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--peer", required=True)
@@ -41,8 +46,7 @@ def main():
 
     real = {}
     for path in args.autobahn:
-        with open(path) as f:
-            index = json.load(f)
+        index = load(path)
         if args.agent and args.agent in index:
             real.update(index[args.agent])
         elif len(index) == 1:
@@ -52,13 +56,9 @@ def main():
             return 1
     ours = {}
     for path in args.ours:
-        with open(path) as f:
-            report = json.load(f)
+        report = load(path)
         ours.update({c["id"]: c["autobahn"] for c in report["cases"] if c.get("autobahn")})
-    allowed = {}
-    if args.expected:
-        with open(args.expected) as f:
-            allowed = json.load(f)
+    allowed = load(args.expected) if args.expected else {}
 
     if args.write:
         with open(args.write, "w") as f:
